@@ -1,0 +1,36 @@
+# basket-lab: `make report` runs the default profile, `make test` the whole test suite.
+# Both create the virtual environment first if it is missing or older than pyproject.toml.
+PYTHON ?= python3
+PROFILE ?= default
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: setup report smoke test bench lab clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+report: setup  ## run the chain on the default profile -> reports/latest/index.html
+	$(BIN)/python -m shared run --profile $(PROFILE)
+
+smoke: setup  ## the same chain on the small synthetic profile, in seconds
+	$(BIN)/python -m shared run --profile smoke --out reports/smoke
+
+test: setup  ## unit tests, bad-input tests, the CLI end to end on the smoke profile, notebook checks
+	$(BIN)/python -m pytest
+
+bench: setup  ## speed and memory measurements, written under reports/benchmarks/
+	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+lab: setup  ## JupyterLab on the notebooks, with the project's environment as kernel
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+clean:  ## remove generated runs and caches (keeps benchmarks and the virtual environment)
+	rm -rf reports/latest reports/runs reports/smoke reports/notebook reports/*.failed reports/.*partial* data/
+	find . -name __pycache__ -type d -prune -exec rm -rf {} +

@@ -1,0 +1,1 @@
+"""basket-lab shared package."""

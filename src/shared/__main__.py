@@ -1,0 +1,64 @@
+"""Command line: ``python -m shared run|params|profiles``.
+
+Errors print one line ``error: ...`` naming the parameter, file, column or notebook and cell, then exit
+non-zero (2 for bad parameters or input, 1 for a failed notebook). ``--traceback`` adds the traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import traceback
+
+from . import config
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m shared", description="basket-lab: product association analysis")
+    sub = parser.add_subparsers(dest="command", required=True)
+    run = sub.add_parser("run", help="run the notebook chain and write a report folder")
+    run.add_argument("--profile", default="default", help="parameter profile: " + ", ".join(config.profiles()))
+    run.add_argument("--params", dest="params_file", help="YAML file of parameters (overrides the profile)")
+    run.add_argument("-p", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                     help="override one parameter (value read as YAML); repeatable")
+    run.add_argument("--out", help="run folder (default reports/latest, plus a timestamped copy in reports/runs/)")
+    run.add_argument("--traceback", action="store_true", help="print the full traceback on errors")
+    params = sub.add_parser("params", help="list the parameters, their defaults and meaning")
+    params.add_argument("--profile", default="default")
+    sub.add_parser("profiles", help="list the parameter profiles")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    from .data import DataError
+    from .pipeline import RunError
+
+    try:
+        if args.command == "profiles":
+            print("\n".join(config.profiles()))
+        elif args.command == "params":
+            values = config.load(args.profile)
+            for name, spec in config.PARAMETERS.items():
+                print(f"{name:22s} {values[name]!r:32} {spec.help}")
+        elif args.command == "run":
+            from .pipeline import run
+
+            run(args.profile, args.params_file, args.overrides, args.out)
+        return 0
+    except (config.ParameterError, DataError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if getattr(args, "traceback", False):
+            traceback.print_exc()
+        return 2
+    except RunError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        if getattr(args, "traceback", False):
+            traceback.print_exc()
+        return 1
+    except KeyboardInterrupt:
+        print("error: interrupted; the previous run folder is untouched", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,206 @@
+"""Paths, parameter profiles, and parameter loading and validation.
+
+Parameters come in layers, each overriding the one before:
+
+1. ``params/default.yaml`` (complete: every parameter has its default there),
+2. the profile (``params/<profile>.yaml``; ``default`` adds nothing),
+3. a ``--params FILE.yaml`` file,
+4. ``-p KEY=VALUE`` overrides (values parsed as YAML, so ``-p k_values=[5,10]`` works).
+
+Every layer is checked against :data:`PARAMETERS`: an unknown name, a value of the wrong type or outside its
+allowed choices raises :class:`ParameterError` with one line naming the parameter and the problem.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+PARAMS_DIR = REPO_ROOT / "params"
+NOTEBOOKS_DIR = REPO_ROOT / "notebooks"
+REPORTS_DIR = REPO_ROOT / "reports"
+
+ITEM_LEVELS = ("product", "product_type", "product_category", "department")
+SOURCES = ("completejourney", "synthetic", "file")
+
+
+class ParameterError(ValueError):
+    """A parameter (or a parameter file) is unknown, missing, or of the wrong type."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    kind: type | tuple[type, ...]
+    help: str
+    choices: tuple | None = None
+    nullable: bool = False
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+PARAMETERS: dict[str, Spec] = {
+    # --- data source -------------------------------------------------------------------------
+    "seed": Spec(int, "random seed for everything that draws random numbers", minimum=0),
+    "source": Spec(str, "where the transactions come from", choices=SOURCES),
+    "path": Spec(str, "CSV or parquet file for source=file", nullable=True),
+    "columns": Spec(dict, "source=file: mapping canonical name -> column name in the file", nullable=True),
+    "item_level": Spec(str, "item granularity (Complete Journey: product, product_type, product_category, department)"),
+    "sample_customers": Spec(int, "keep a random sample of this many customers (0 = all)", minimum=0),
+    "synthetic_customers": Spec(int, "source=synthetic: number of customers", minimum=1),
+    "synthetic_items": Spec(int, "source=synthetic: catalogue size", minimum=20),
+    "synthetic_weeks": Spec(int, "source=synthetic: weeks of history", minimum=3),
+    "synthetic_noise": Spec(float, "source=synthetic: share of dirty lines (duplicates, returns, unknown items)", minimum=0, maximum=0.5),
+    # --- cleaning ----------------------------------------------------------------------------
+    "max_basket_size": Spec(int, "baskets with more distinct items than this are outliers", minimum=1),
+    "min_item_count": Spec(int, "items bought in fewer baskets than this are dropped", minimum=1),
+    "kcore": Spec(int, "if > 0, repeat: drop customers and items with fewer than k baskets", minimum=0),
+    "salt": Spec(str, "salt of the customer-ID pseudonymisation hash"),
+    # --- split -------------------------------------------------------------------------------
+    "split_method": Spec(str, "temporal (global, by weeks) or random (stratified per customer)", choices=("temporal", "random")),
+    "test_weeks": Spec(int, "temporal split: last weeks held out as test", minimum=1),
+    "validation_weeks": Spec(int, "temporal split: weeks before the test period held out as validation", minimum=0),
+    "test_fraction": Spec(float, "random split, or data without timestamps: share of each customer's baskets in test", minimum=0.01, maximum=0.9),
+    "validation_fraction": Spec(float, "random split, or data without timestamps: share in validation", minimum=0.0, maximum=0.9),
+    # --- evaluation --------------------------------------------------------------------------
+    "models": Spec(list, "recommenders to fit and evaluate (see shared.models.MODELS)"),
+    "k_values": Spec(list, "cut-offs for the ranking metrics"),
+    "bootstrap_samples": Spec(int, "bootstrap resamples for confidence intervals", minimum=10),
+    "max_queries": Spec(int, "evaluate at most this many queries per task (0 = all)", minimum=0),
+    "knn_weighting": Spec(str, "item_knn similarity", choices=("cosine", "lift")),
+    "knn_neighbours": Spec(int, "item_knn: neighbours kept per item", minimum=1),
+}
+
+#: Parameters every notebook receives from the runner, on top of those its ``parameters`` cell declares.
+RUN_PARAMETERS = ("run_dir",)
+
+
+def _check_value(name: str, value: Any) -> Any:
+    spec = PARAMETERS[name]
+    if value is None:
+        if spec.nullable:
+            return None
+        raise ParameterError(f"parameter '{name}': must not be empty ({spec.help})")
+    kinds = spec.kind if isinstance(spec.kind, tuple) else (spec.kind,)
+    if float in kinds and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        wanted = " or ".join(k.__name__ for k in kinds)
+        raise ParameterError(
+            f"parameter '{name}': expected {wanted}, got {type(value).__name__} {value!r} ({spec.help})"
+        )
+    if spec.choices is not None and value not in spec.choices:
+        raise ParameterError(f"parameter '{name}': {value!r} is not one of {', '.join(map(str, spec.choices))}")
+    if spec.minimum is not None and value < spec.minimum:
+        raise ParameterError(f"parameter '{name}': {value!r} is below the minimum {spec.minimum}")
+    if spec.maximum is not None and value > spec.maximum:
+        raise ParameterError(f"parameter '{name}': {value!r} is above the maximum {spec.maximum}")
+    return value
+
+
+def validate(values: Mapping[str, Any], where: str = "parameters") -> dict[str, Any]:
+    """Check names and types of ``values``; return them (ints promoted to floats where floats are wanted)."""
+    checked = {}
+    for name, value in values.items():
+        if name not in PARAMETERS:
+            close = [p for p in PARAMETERS if p.split("_")[0] == name.split("_")[0]]
+            hint = f" (did you mean {', '.join(close)}?)" if close else ""
+            raise ParameterError(f"{where}: unknown parameter '{name}'{hint}")
+        checked[name] = _check_value(name, value)
+    _check_lists(checked)
+    return checked
+
+
+def _check_lists(values: Mapping[str, Any]) -> None:
+    if "k_values" in values:
+        ks = values["k_values"]
+        if not ks or not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks):
+            raise ParameterError(f"parameter 'k_values': expected a non-empty list of positive integers, got {ks!r}")
+    if "models" in values:
+        names = values["models"]
+        if not all(isinstance(m, str) for m in names):
+            raise ParameterError(f"parameter 'models': expected a list of model names, got {names!r}")
+
+
+def read_yaml(path: Path | str) -> dict[str, Any]:
+    """Read a YAML mapping of parameters, with errors that name the file."""
+    path = Path(path)
+    if not path.exists():
+        raise ParameterError(f"{path}: parameter file does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ParameterError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ParameterError(f"{path}: expected a mapping of parameter names to values, got {type(data).__name__}")
+    return data
+
+
+def profiles() -> list[str]:
+    return sorted(p.stem for p in PARAMS_DIR.glob("*.yaml"))
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse one ``KEY=VALUE`` override; the value is read as YAML (``3`` is an int, ``[1,2]`` a list)."""
+    if "=" not in text:
+        raise ParameterError(f"override '{text}': expected KEY=VALUE")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def load(
+    profile: str = "default",
+    params_file: Path | str | None = None,
+    overrides: Mapping[str, Any] | Iterable[str] | None = None,
+) -> dict[str, Any]:
+    """Resolve the full parameter set: defaults, profile, parameter file, then overrides."""
+    if profile not in profiles():
+        raise ParameterError(f"unknown profile '{profile}' (choose from {', '.join(profiles())})")
+    params = validate(read_yaml(PARAMS_DIR / "default.yaml"), where=str(PARAMS_DIR / "default.yaml"))
+    missing = sorted(set(PARAMETERS) - set(params))
+    if missing:
+        raise ParameterError(f"{PARAMS_DIR / 'default.yaml'}: no default for {', '.join(missing)}")
+    if profile != "default":
+        path = PARAMS_DIR / f"{profile}.yaml"
+        params.update(validate(read_yaml(path), where=str(path)))
+    if params_file is not None:
+        params.update(validate(read_yaml(params_file), where=str(params_file)))
+    if overrides:
+        if not isinstance(overrides, Mapping):
+            overrides = dict(parse_override(o) for o in overrides)
+        params.update(validate(overrides, where="-p override"))
+    params["profile"] = profile
+    check_consistency(params)
+    return params
+
+
+def check_consistency(params: Mapping[str, Any]) -> None:
+    """Checks that involve several parameters at once."""
+    if params["source"] == "file":
+        if not params.get("path"):
+            raise ParameterError("parameter 'path': source=file needs the path of a CSV or parquet file")
+        if not params.get("columns"):
+            raise ParameterError("parameter 'columns': source=file needs a mapping from canonical names to file columns")
+        if not os.path.exists(params["path"]):
+            raise ParameterError(f"parameter 'path': {params['path']} does not exist")
+    elif params["item_level"] not in ITEM_LEVELS:
+        raise ParameterError(
+            f"parameter 'item_level': {params['item_level']!r} is not one of {', '.join(ITEM_LEVELS)}"
+        )
+    if params["split_method"] == "random" and params["test_fraction"] + params["validation_fraction"] >= 1:
+        raise ParameterError("parameters 'test_fraction' + 'validation_fraction' must be below 1")
+
+
+def collect(namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """Pick and validate the known parameters from a notebook's namespace (its ``parameters`` cell)."""
+    return validate({k: namespace[k] for k in PARAMETERS if k in namespace}, where="notebook parameters")

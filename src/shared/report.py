@@ -1,0 +1,238 @@
+"""The one writer (and reader) of a run folder's files: data, tables, manifest and the HTML index.
+
+Layout of a run folder ``DIR`` (DESIGN §3)::
+
+    index.html  manifest.json  ledger.csv  leaderboard.csv  NN_name.ipynb  NN_name.html  figures/*.png
+    data/lines.parquet  data/catalogue.parquet  data/rejected.parquet  data/summary.json  ...
+"""
+from __future__ import annotations
+
+import html
+import json
+import math
+from pathlib import Path
+from typing import Any, Iterable
+
+import numpy as np
+import pandas as pd
+
+LEADERBOARD_COLUMNS = ["model", "task", "k", "metric", "value", "ci_low", "ci_high"]
+
+
+# ----------------------------------------------------------------------------------------------------
+# files
+# ----------------------------------------------------------------------------------------------------
+
+def data_dir(run_dir: str | Path) -> Path:
+    path = Path(run_dir) / "data"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return None if math.isnan(obj) else float(obj)
+    if isinstance(obj, (pd.Timestamp,)):
+        return obj.isoformat()
+    if isinstance(obj, (set, frozenset, tuple, np.ndarray)):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2, default=_json_default, sort_keys=False) + "\n")
+    return path
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """CSV with a fixed float format, so identical tables give identical files."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    return path
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def read_lines(run_dir: str | Path) -> pd.DataFrame:
+    """The cleaned canonical lines of a run, with their ``split`` column."""
+    path = Path(run_dir) / "data" / "lines.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no cleaned lines; run notebook 01_data_cleaning first")
+    return pd.read_parquet(path)
+
+
+def read_catalogue(run_dir: str | Path) -> pd.DataFrame | None:
+    path = Path(run_dir) / "data" / "catalogue.parquet"
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def read_summary(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / "data" / "summary.json"
+    return read_json(path) if path.exists() else {}
+
+
+def write_cleaned(run_dir: str | Path, dataset, result, lines: pd.DataFrame, split_info, split_table: pd.DataFrame) -> dict[str, Any]:
+    """Write notebook 01's artefacts: data/*.parquet, ledger.csv, the split table and data/summary.json."""
+    from .data import describe, fingerprint
+
+    folder = data_dir(run_dir)
+    write_parquet(lines, folder / "lines.parquet")
+    write_parquet(result.rejected, folder / "rejected.parquet")
+    if result.catalogue is not None:
+        write_parquet(result.catalogue, folder / "catalogue.parquet")
+    if dataset.ground_truth is not None:
+        write_parquet(dataset.ground_truth.assign(items=dataset.ground_truth["items"].map("|".join)), folder / "ground_truth.parquet")
+    write_csv(result.ledger, Path(run_dir) / "ledger.csv")
+    write_csv(split_table, folder / "split.csv")
+    summary = {
+        "source": dataset.source,
+        "description": dataset.description,
+        "notes": dataset.notes,
+        "has_customer": dataset.has_customer,
+        "has_timestamp": dataset.has_timestamp,
+        "has_catalogue": result.catalogue is not None,
+        "facts": describe(lines),
+        "split_method": split_info.method,
+        "split_definition": split_info.definition,
+        "source_fingerprint": dataset.fingerprint,
+        "data_fingerprint": fingerprint(lines),
+    }
+    write_json(summary, folder / "summary.json")
+    return summary
+
+
+# ----------------------------------------------------------------------------------------------------
+# HTML index
+# ----------------------------------------------------------------------------------------------------
+
+CSS = """
+body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1d2733;background:#f6f7f9}
+header{background:#1b6ca8;color:#fff;padding:18px 32px}header h1{margin:0;font-size:24px}
+header p{margin:4px 0 0;opacity:.9}main{max-width:1100px;margin:0 auto;padding:16px 32px 48px}
+section{background:#fff;border-radius:8px;box-shadow:0 1px 3px rgba(0,0,0,.08);padding:12px 20px;margin:16px 0}
+h2{font-size:18px;margin:6px 0 10px;color:#1b6ca8}table{border-collapse:collapse;font-size:13px;margin:6px 0}
+th,td{padding:4px 10px;border-bottom:1px solid #e3e6ea;text-align:right}th{background:#eef2f6}
+td:first-child,th:first-child{text-align:left}.ok{color:#2e7d32}.failed{color:#c62828;font-weight:bold}
+.figs{display:flex;flex-wrap:wrap;gap:12px}.figs a{flex:1 1 300px;max-width:48%}.figs img{width:100%;border:1px solid #e3e6ea}
+.note{color:#5b6470;font-size:13px}code{background:#eef2f6;padding:1px 4px;border-radius:3px}
+"""
+
+
+def _table(frame: pd.DataFrame, table_id: str = "", float_format: str = "{:.4g}") -> str:
+    def fmt(v: Any) -> str:
+        if isinstance(v, (float, np.floating)):
+            return "" if pd.isna(v) else float_format.format(v)
+        if isinstance(v, (int, np.integer)):
+            return f"{v:,}"
+        return html.escape(str(v))
+
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in frame.columns)
+    body = "".join("<tr>" + "".join(f"<td>{fmt(v)}</td>" for v in row) + "</tr>" for row in frame.itertuples(index=False))
+    ident = f' id="{table_id}"' if table_id else ""
+    return f"<table{ident}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def best_per_task(leaderboard: pd.DataFrame, metric: str = "ndcg", k: int = 10) -> pd.DataFrame:
+    """The best model of each task by ``metric@k`` (failed models and NaNs left out)."""
+    rows = leaderboard[(leaderboard["metric"] == metric) & (leaderboard["k"] == k)].dropna(subset=["value"])
+    if rows.empty:
+        return pd.DataFrame(columns=["task", "model", "value", "ci_low", "ci_high"])
+    best = rows.loc[rows.groupby("task")["value"].idxmax()]
+    return best[["task", "model", "value", "ci_low", "ci_high"]].rename(columns={"value": f"{metric}@{k}"})
+
+
+def write_index(run_dir: str | Path, manifest: dict[str, Any], notebooks: Iterable[str]) -> Path:
+    """Write ``index.html``: the run at a glance, with links to every notebook's HTML and the manifest."""
+    run_dir = Path(run_dir)
+    summary = read_summary(run_dir)
+    params = manifest.get("parameters", {})
+    parts = []
+    if summary:
+        facts = pd.DataFrame(
+            [(k.replace("_", " "), v) for k, v in summary.get("facts", {}).items()], columns=["", "value"]
+        )
+        parts.append(
+            "<section><h2>Data</h2>"
+            f"<p>{html.escape(summary.get('description', ''))}</p>"
+            + _table(facts, "data-summary")
+            + "".join(f'<p class="note">{html.escape(n)}</p>' for n in summary.get("notes", []))
+            + f"<p class=\"note\">{html.escape(summary.get('split_definition', ''))}</p></section>"
+        )
+    leaderboard_path = run_dir / "leaderboard.csv"
+    if leaderboard_path.exists():
+        board = pd.read_csv(leaderboard_path)
+        best = best_per_task(board)
+        k_main = int(board["k"].dropna().min()) if board["k"].notna().any() else 10
+        main = board[board["metric"].isin(["recall", "ndcg", "hit_rate", "mrr"]) & (board["k"] == k_main)]
+        pivot = (
+            main.pivot_table(index=["task", "model"], columns="metric", values="value", aggfunc="first")
+            .reset_index()
+            .rename_axis(columns=None)
+        )
+        failed = board[board["metric"] == "error"] if "error" in set(board["metric"]) else board.iloc[0:0]
+        parts.append(
+            "<section><h2>Best model per task (NDCG@10)</h2>" + _table(best, "best-per-task") + "</section>"
+            f"<section><h2>Leaderboard (k = {k_main}, full-catalogue ranking, 95% bootstrap intervals in "
+            "<a href=\"leaderboard.csv\">leaderboard.csv</a>)</h2>" + _table(pivot, "leaderboard")
+            + ("".join(f'<p class="failed">{html.escape(str(r.model))} failed on {html.escape(str(r.task))}</p>'
+                       for r in failed.itertuples()))
+            + "</section>"
+        )
+    ledger_path = run_dir / "ledger.csv"
+    if ledger_path.exists():
+        ledger = pd.read_csv(ledger_path)
+        parts.append("<section><h2>Cleaning ledger</h2>" + _table(ledger[ledger["rows_dropped"] > 0], "ledger") + "</section>")
+
+    rows = []
+    status = {n["name"]: n for n in manifest.get("notebooks", [])}
+    for name in notebooks:
+        info = status.get(name, {})
+        cls = "ok" if info.get("status") == "ok" else "failed"
+        rows.append(
+            f'<tr><td><a href="{html.escape(name)}.html">{html.escape(name)}</a></td>'
+            f'<td class="{cls}">{html.escape(str(info.get("status", "")))}</td>'
+            f'<td>{info.get("seconds", 0):.1f}</td><td>{info.get("peak_mb", 0):,.0f}</td>'
+            f'<td><a href="{html.escape(name)}.ipynb">notebook</a></td></tr>'
+        )
+    parts.append(
+        "<section><h2>Notebooks</h2><table id=\"notebooks\"><thead><tr><th>notebook</th><th>status</th>"
+        "<th>seconds</th><th>peak MB</th><th>source</th></tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        '<p class="note">Run details: <a href="manifest.json">manifest.json</a> (parameters, versions, git commit, '
+        "data fingerprint, timings).</p></section>"
+    )
+    figures = sorted((run_dir / "figures").glob("*.png")) if (run_dir / "figures").exists() else []
+    if figures:
+        parts.append(
+            "<section><h2>Figures</h2><div class=\"figs\">"
+            + "".join(
+                f'<a href="figures/{f.name}"><img src="figures/{f.name}" alt="{html.escape(f.stem)}"></a>' for f in figures
+            )
+            + "</div></section>"
+        )
+    title = f"basket-lab run: profile {params.get('profile', '?')}, source {params.get('source', '?')}"
+    page = (
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\">"
+        f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>{html.escape(title)}</h1><p>{html.escape(manifest.get('finished', ''))} · commit "
+        f"{html.escape(str(manifest.get('git_commit', ''))[:10])} · data {html.escape(str(manifest.get('data_fingerprint', '')))}"
+        f"</p></header><main>{''.join(parts)}</main></body></html>\n"
+    )
+    path = run_dir / "index.html"
+    path.write_text(page)
+    return path
