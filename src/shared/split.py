@@ -73,8 +73,10 @@ def temporal_split(lines: pd.DataFrame, test_weeks: int, validation_weeks: int) 
 
 def sequence_split(lines: pd.DataFrame, test_fraction: float, validation_fraction: float) -> tuple[pd.DataFrame, SplitInfo]:
     basket_order = lines.groupby("basket_id")["sequence"].min().sort_values(kind="stable")
-    rank = np.arange(len(basket_order)) / len(basket_order)
-    part = np.where(rank >= 1 - test_fraction, "test", np.where(rank >= 1 - test_fraction - validation_fraction, "validation", "train"))
+    n = len(basket_order)
+    n_test, n_val = round(n * test_fraction), round(n * validation_fraction)
+    position = np.arange(n)
+    part = np.where(position >= n - n_test, "test", np.where(position >= n - n_test - n_val, "validation", "train"))
     info = SplitInfo(
         method="temporal",
         definition=(

@@ -1,0 +1,35 @@
+"""Shared fixtures: small generated data, and one smoke run of the whole CLI shared by the tests."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from shared import config
+
+REPO = config.REPO_ROOT
+
+
+def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
+    """``python -m shared ...`` in a subprocess, as a user would run it."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(
+        [sys.executable, "-m", "shared", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env
+    )
+
+
+@pytest.fixture(scope="session")
+def smoke_params() -> dict:
+    return config.load("smoke")
+
+
+@pytest.fixture(scope="session")
+def smoke_run(tmp_path_factory) -> Path:
+    """One end-to-end run of every notebook on the smoke profile (papermill + nbconvert + index)."""
+    out = tmp_path_factory.mktemp("runs") / "smoke"
+    proc = run_cli("run", "--profile", "smoke", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    return out

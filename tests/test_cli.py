@@ -1,0 +1,121 @@
+"""The CLI end to end on the smoke profile: the output contract of DESIGN §3, reruns, and bad input."""
+import json
+
+import pandas as pd
+import pytest
+
+from shared import config, pipeline, synthetic
+
+from .conftest import run_cli
+
+pytestmark = pytest.mark.slow
+
+
+def test_output_contract(smoke_run):
+    names = [p.stem for p in pipeline.notebook_paths()]
+    for name in names:
+        assert (smoke_run / f"{name}.ipynb").exists() and (smoke_run / f"{name}.html").exists()
+    for f in ("index.html", "manifest.json", "ledger.csv", "data/lines.parquet", "data/catalogue.parquet",
+              "data/rejected.parquet", "data/summary.json"):
+        assert (smoke_run / f).exists(), f
+    assert list((smoke_run / "figures").glob("*.png"))
+
+    manifest = json.loads((smoke_run / "manifest.json").read_text())
+    assert {"parameters", "versions", "git_commit", "data_fingerprint", "seed", "notebooks"} <= set(manifest)
+    assert manifest["parameters"]["profile"] == "smoke" and manifest["seed"] == 42
+    assert manifest["versions"]["pandas"] == pd.__version__
+    assert [n["name"] for n in manifest["notebooks"]] == names
+    assert all(n["status"] == "ok" and n["seconds"] > 0 and n["peak_mb"] > 0 for n in manifest["notebooks"])
+
+    ledger = pd.read_csv(smoke_run / "ledger.csv")
+    assert list(ledger.columns) == ["step", "reason", "rows_in", "rows_dropped", "rows_out"]
+    assert (ledger["rows_in"] - ledger["rows_dropped"] == ledger["rows_out"]).all()
+    lines = pd.read_parquet(smoke_run / "data/lines.parquet")
+    rejected = pd.read_parquet(smoke_run / "data/rejected.parquet")
+    assert ledger["rows_out"].iat[-1] == len(lines)
+    assert ledger["rows_in"].iat[0] == len(lines) + len(rejected)
+    assert set(lines["split"].unique()) == {"train", "validation", "test"}
+    assert {"basket_id", "customer_id", "item_id", "timestamp", "split"} <= set(lines.columns)
+
+
+def test_html_is_for_stakeholders_and_offline(smoke_run):
+    html = (smoke_run / "01_data_cleaning.html").read_text()
+    assert "config.collect(globals())" not in html  # no code
+    assert "<img" in html and "Cleaning" in html
+    assert "cdnjs" not in html and "mathjax" not in html.lower()
+    index = (smoke_run / "index.html").read_text()
+    assert 'href="01_data_cleaning.html"' in index and 'id="ledger"' in index
+
+
+def test_same_parameters_give_identical_tables(smoke_run, tmp_path):
+    again = tmp_path / "again"
+    proc = run_cli("run", "--profile", "smoke", "--out", str(again))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    for name in sorted(p.relative_to(smoke_run) for p in smoke_run.rglob("*.csv")):
+        assert (smoke_run / name).read_bytes() == (again / name).read_bytes(), name
+    for name in sorted(p.relative_to(smoke_run) for p in smoke_run.rglob("*.parquet")):
+        pd.testing.assert_frame_equal(pd.read_parquet(smoke_run / name), pd.read_parquet(again / name), obj=str(name))
+    a, b = (json.loads((d / "manifest.json").read_text()) for d in (smoke_run, again))
+    assert a["data_fingerprint"] == b["data_fingerprint"]
+
+
+def test_own_file_round_trip(tmp_path):
+    """Any CSV runs through the same CLI given only a column mapping."""
+    gen = synthetic.generate(150, 120, 12, seed=7, noise=0.0)
+    frame = gen.lines.rename(columns={"basket_id": "receipt", "customer_id": "client", "item_id": "sku",
+                                      "timestamp": "sold_at", "quantity": "qty", "price": "unit_price"})
+    csv = tmp_path / "shop.csv"
+    frame.to_csv(csv, index=False)
+    out = tmp_path / "run"
+    mapping = "{basket_id: receipt, customer_id: client, item_id: sku, timestamp: sold_at, quantity: qty}"
+    proc = run_cli("run", "--profile", "smoke", "-p", "source=file", "-p", f"path={csv}", "-p", f"columns={mapping}",
+                   "-p", "min_item_count=1", "--out", str(out))
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = pd.read_parquet(out / "data/lines.parquet")
+    assert len(lines) == len(frame)  # clean input: nothing dropped
+    assert set(lines["item_id"]) == set(frame["sku"])
+    assert lines["customer_id"].nunique() == frame["client"].nunique()
+
+
+def test_failed_run_names_notebook_and_column_and_keeps_previous_output(tmp_path):
+    previous = tmp_path / "report"
+    previous.mkdir()
+    (previous / "index.html").write_text("earlier run")
+    csv = tmp_path / "bad.csv"
+    pd.DataFrame({"b": [1, 2], "i": ["x", "y"], "q": ["1", "lots"], "t": ["2020-01-01", "2020-01-02"]}).to_csv(csv, index=False)
+    proc = run_cli("run", "--profile", "smoke", "-p", "source=file", "-p", f"path={csv}",
+                   "-p", "columns={basket_id: b, item_id: i, quantity: q, timestamp: t}", "--out", str(previous))
+    assert proc.returncode == 1
+    error = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
+    assert len(error) == 1
+    assert "01_data_cleaning" in error[0] and "bad.csv" in error[0] and "column 'q' must be numeric" in error[0]
+    assert (previous / "index.html").read_text() == "earlier run"
+    assert sorted(p.name for p in previous.iterdir()) == ["index.html"]
+    assert (tmp_path / "report.failed" / "01_data_cleaning.ipynb").exists()
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["-p", "min_item_count=many"], "parameter 'min_item_count': expected int"),
+        (["-p", "colour=blue"], "unknown parameter 'colour'"),
+        (["--profile", "gigantic"], "unknown profile 'gigantic'"),
+        (["--params", "/nonexistent/params.yaml"], "/nonexistent/params.yaml: parameter file does not exist"),
+        (["-p", "source=file", "-p", "path=/nonexistent/tx.csv", "-p", "columns={basket_id: b, item_id: i}"],
+         "parameter 'path': /nonexistent/tx.csv does not exist"),
+    ],
+)
+def test_bad_parameters_exit_2_with_one_line(tmp_path, args, message):
+    out = tmp_path / "never"
+    proc = run_cli("run", "--profile", "smoke", *args, "--out", str(out)) if "--profile" not in args else run_cli("run", *args, "--out", str(out))
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], proc.stderr
+    assert not out.exists()
+
+
+def test_params_command_lists_every_parameter():
+    proc = run_cli("params")
+    assert proc.returncode == 0
+    for name in config.PARAMETERS:
+        assert name in proc.stdout

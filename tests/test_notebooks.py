@@ -1,0 +1,53 @@
+"""The committed notebooks: clean (no outputs), runnable by papermill, parameters in sync with the profiles."""
+import ast
+import re
+
+import nbformat
+import pytest
+import yaml
+
+from shared import config, pipeline
+
+NOTEBOOKS = pipeline.notebook_paths()
+
+
+def test_the_chain_is_numbered_from_01():
+    numbers = [int(p.name[:2]) for p in NOTEBOOKS]
+    assert numbers[0] == 1 and numbers == list(range(1, len(numbers) + 1))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_committed_without_outputs_and_with_kernel_metadata(path):
+    nb = nbformat.read(str(path), as_version=4)
+    nbformat.validate(nb)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert nb.metadata["language_info"]["name"] == "python"
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: strip outputs"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_no_code_is_defined_in_notebooks(path):
+    """Notebooks call the package; functions and classes live in src/shared."""
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(re.sub(r"^[%!].*$", "", cell.source, flags=re.M))
+        defined = [n for n in ast.walk(tree) if isinstance(n, (ast.FunctionDef, ast.ClassDef, ast.Lambda, ast.AsyncFunctionDef))]
+        assert not defined, f"{path.name}: move {type(defined[0]).__name__} into src/shared"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_parameters_cell_matches_the_default_profile(path):
+    nb = nbformat.read(str(path), as_version=4)
+    cells = [c for c in nb.cells if c.cell_type == "code"]
+    assert "parameters" in cells[0].metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
+    namespace: dict = {}
+    exec(cells[0].source, {}, namespace)
+    assert "run_dir" in namespace
+    defaults = yaml.safe_load((config.PARAMS_DIR / "default.yaml").read_text())
+    for name, value in namespace.items():
+        if name in config.PARAMETERS:
+            assert value == defaults[name], f"{path.name}: {name} = {value!r}, default.yaml says {defaults[name]!r}"
