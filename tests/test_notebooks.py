@@ -13,7 +13,7 @@ NOTEBOOKS = pipeline.notebook_paths()
 
 def test_the_chain_is_numbered_from_01():
     numbers = [int(p.name[:2]) for p in NOTEBOOKS]
-    assert numbers[0] == 1 and numbers == list(range(1, len(numbers) + 1))
+    assert numbers[0] == 1 and numbers == sorted(set(numbers))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

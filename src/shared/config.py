@@ -68,6 +68,7 @@ PARAMETERS: dict[str, Spec] = {
     # --- evaluation --------------------------------------------------------------------------
     "models": Spec(list, "recommenders to fit and evaluate (see shared.models.MODELS)"),
     "k_values": Spec(list, "cut-offs for the ranking metrics"),
+    "metrics": Spec(list, "metrics in the leaderboard (see shared.metrics.METRICS)"),
     "bootstrap_samples": Spec(int, "bootstrap resamples for confidence intervals", minimum=10),
     "max_queries": Spec(int, "evaluate at most this many queries per task (0 = all)", minimum=0),
     "knn_weighting": Spec(str, "item_knn similarity", choices=("cosine", "lift")),
@@ -123,6 +124,13 @@ def _check_lists(values: Mapping[str, Any]) -> None:
         names = values["models"]
         if not all(isinstance(m, str) for m in names):
             raise ParameterError(f"parameter 'models': expected a list of model names, got {names!r}")
+        from .models import check_names
+
+        check_names(names)
+    if "metrics" in values:
+        from .evaluate import check_metric_names
+
+        check_metric_names(values["metrics"])
 
 
 def read_yaml(path: Path | str) -> dict[str, Any]:

@@ -102,3 +102,70 @@ def ledger_waterfall(ledger: pd.DataFrame) -> plt.Figure:
     ax.set_yticks(y, labels, fontsize=8)
     ax.set(xscale="log", xlabel="lines (log scale)", title="Cleaning: where the lines went")
     return fig
+
+
+# ----------------------------------------------------------------------------------------------------
+# evaluation (notebook 05)
+# ----------------------------------------------------------------------------------------------------
+
+def leaderboard_intervals(board: pd.DataFrame, metrics: tuple[str, ...] = ("ndcg", "recall"), k: int = 10) -> plt.Figure:
+    """Each model's metric@k per task with its 95% bootstrap interval; best model on top."""
+    tasks = list(dict.fromkeys(board["task"]))
+    fig, axes = plt.subplots(len(metrics), len(tasks), figsize=(5.2 * len(tasks), 0.5 * board["model"].nunique() * len(metrics) + 1.8), squeeze=False)
+    for i, metric in enumerate(metrics):
+        for j, task in enumerate(tasks):
+            ax = axes[i][j]
+            rows = board[(board["task"] == task) & (board["metric"] == metric) & (board["k"] == k)].sort_values("value")
+            y = np.arange(len(rows))
+            err = np.vstack([rows["value"] - rows["ci_low"], rows["ci_high"] - rows["value"]])
+            ax.barh(y, rows["value"], color=PALETTE[0], alpha=0.8)
+            ax.errorbar(rows["value"], y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
+            ax.set_yticks(y, rows["model"])
+            ax.set(title=f"{task}: {metric}@{k}", xlabel=f"{metric}@{k} (95% interval)")
+    return fig
+
+
+def metric_by_history(table: pd.DataFrame, metric: str = "ndcg", k: int = 10) -> plt.Figure:
+    tasks = list(dict.fromkeys(table["task"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 3.8), squeeze=False)
+    for ax, task in zip(axes[0], tasks):
+        sub = table[table["task"] == task]
+        order = list(dict.fromkeys(sub["history_baskets"]))
+        for model, rows in sub.groupby("model", sort=False):
+            rows = rows.set_index("history_baskets").reindex(order)
+            ax.plot(order, rows[metric], marker="o", label=model)
+        counts = sub.drop_duplicates("history_baskets").set_index("history_baskets")["queries"].reindex(order)
+        ax.set_xticks(range(len(order)), [f"{o}\n(n={c:,})" for o, c in zip(order, counts)], fontsize=8)
+        ax.set(title=f"{task}: {metric}@{k} by history length", xlabel="customer's past baskets", ylabel=f"{metric}@{k}")
+    axes[0][-1].legend(fontsize=8)
+    return fig
+
+
+def recall_by_popularity(table: pd.DataFrame, k: int = 10) -> plt.Figure:
+    tasks = list(dict.fromkeys(table["task"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 3.6), squeeze=False)
+    buckets = ["cold", "warm", "hot"]
+    for ax, task in zip(axes[0], tasks):
+        sub = table[table["task"] == task]
+        models = list(dict.fromkeys(sub["model"]))
+        width = 0.8 / max(len(models), 1)
+        for i, model in enumerate(models):
+            rows = sub[sub["model"] == model].set_index("bucket").reindex(buckets)
+            ax.bar(np.arange(3) + i * width - 0.4 + width / 2, rows["recall"], width, label=model, color=PALETTE[i % len(PALETTE)])
+        targets = sub.drop_duplicates("bucket").set_index("bucket")["targets"].reindex(buckets).fillna(0)
+        ax.set_xticks(range(3), [f"{b}\n({int(t):,} targets)" for b, t in zip(buckets, targets)])
+        ax.set(title=f"{task}: recall@{k} by target item popularity", ylabel=f"share of targets in top {k}")
+    axes[0][-1].legend(fontsize=8)
+    return fig
+
+
+def repeat_share(table: pd.DataFrame, k: int = 10) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(7, 0.45 * len(table) + 1.2))
+    y = np.arange(len(table))[::-1]
+    colours = [PALETTE[1] if w == "actual next baskets" else PALETTE[0] for w in table["who"]]
+    ax.barh(y, table["repeat_share"] * 100, color=colours)
+    ax.barh(y, 100 - table["repeat_share"] * 100, left=table["repeat_share"] * 100, color="#d9dee4")
+    ax.set_yticks(y, table["who"])
+    ax.set(xlim=(0, 100), xlabel=f"% of items that are repeats (coloured) vs new (grey), top {k}",
+           title="next_basket: repeat vs new items")
+    return fig

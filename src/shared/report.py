@@ -117,6 +117,163 @@ def write_cleaned(run_dir: str | Path, dataset, result, lines: pd.DataFrame, spl
     return summary
 
 
+def write_evaluation(run_dir: str | Path, evaluation, tests: pd.DataFrame) -> Path:
+    """Write notebook 05's artefacts: leaderboard.csv, significance.csv, and under data/ the queries of each
+    task and every model's top-k lists, from which any metric can be recomputed independently."""
+    run_dir = Path(run_dir)
+    folder = data_dir(run_dir)
+    path = write_csv(evaluation.leaderboard, run_dir / "leaderboard.csv")
+    write_csv(tests, run_dir / "significance.csv")
+    ids = evaluation.item_ids
+    for task, queries in evaluation.tasks.items():
+        write_parquet(
+            pd.DataFrame(
+                {
+                    "query": np.arange(len(queries)),
+                    "customer_id": queries.customer_id.astype(str),
+                    "basket_id": queries.basket_id.astype(str),
+                    "history_baskets": queries.history_baskets,
+                    "context": [ids[c].tolist() for c in queries.contexts],
+                    "target": [ids[t].tolist() for t in queries.targets],
+                }
+            ),
+            folder / f"queries_{task}.parquet",
+        )
+    frames = []
+    for (model, task), recs in evaluation.recommendations.items():
+        q, rank = np.nonzero(recs >= 0)
+        frames.append(pd.DataFrame({"model": model, "task": task, "query": q, "rank": rank + 1, "item_id": ids[recs[q, rank]]}))
+    if frames:
+        write_parquet(pd.concat(frames, ignore_index=True), folder / "recommendations.parquet")
+    if evaluation.timings is not None:
+        write_csv(evaluation.timings, folder / "eval_timings.csv")
+    return path
+
+
+def leaderboard_table(board: pd.DataFrame, k: int = 10,
+                      metrics: tuple[str, ...] = ("recall", "ndcg", "hit_rate", "mrr", "coverage", "novelty", "diversity")) -> pd.DataFrame:
+    """Wide view of the leaderboard at one k: 'value [ci_low, ci_high]' per metric, a row per task and model."""
+    rows = board[(board["k"] == k) & board["metric"].isin(metrics)].copy()
+    rows["cell"] = [
+        f"{v:.4f}" if pd.isna(lo) else f"{v:.4f} [{lo:.4f}, {hi:.4f}]"
+        for v, lo, hi in zip(rows["value"], rows["ci_low"], rows["ci_high"])
+    ]
+    wide = rows.pivot_table(index=["task", "model"], columns="metric", values="cell", aggfunc="first")
+    return wide[[m for m in metrics if m in wide.columns]].rename(columns=lambda m: f"{m}@{k}")
+
+
+def _pct(x: float) -> str:
+    return f"{x:.1%}" if pd.notna(x) else "n/a"
+
+
+def item_names(catalogue: pd.DataFrame | None) -> pd.Series:
+    """item_id -> display name; the ID is added where two items share a name (flavours, sizes)."""
+    if catalogue is None or "name" not in catalogue:
+        return pd.Series(dtype=str)
+    names = catalogue.set_index("item_id")["name"].astype(str)
+    shared = names.duplicated(keep=False)
+    return names.where(~shared, names + " #" + names.index.astype(str))
+
+
+def _named(frame: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataFrame:
+    names = item_names(catalogue)
+    out = frame.copy()
+    for col in ("item_a", "item_b"):
+        out[col.replace("item", "product")] = out[col].map(names).fillna(out[col])
+    if catalogue is not None and "product_category" in catalogue:
+        category = catalogue.set_index("item_id")["product_category"]
+        out["same_category"] = out["item_a"].map(category).eq(out["item_b"].map(category))
+    return out
+
+
+def _p(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def named_pairs(pairs: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataFrame:
+    """Item pairs with product names, for display."""
+    named = _named(pairs, catalogue)
+    cols = ["product_a", "product_b", "baskets", "support", "confidence_a_to_b", "confidence_b_to_a", "lift"]
+    return named[cols].reset_index(drop=True)
+
+
+def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.DataFrame,
+                        catalogue: pd.DataFrame | None, k: int = 10, n_pairs: int = 5) -> str:
+    """The plain-words section for a merchandiser, every number taken from the tables passed in."""
+    lines = ["## In plain words", ""]
+    named = _named(pairs, catalogue)
+    if len(named):
+        lines += ["**Products that go together.** Bought in the same basket far more often than chance:", ""]
+        for r in named.head(n_pairs).itertuples():
+            lines.append(
+                f"- {r.product_a} + {r.product_b}: together in {r.baskets:,} baskets, {r.lift:.1f}x more often than "
+                f"if they were unrelated; {_pct(r.confidence_a_to_b)} of baskets with the first also hold the second."
+            )
+        cross = named[named["lift"] > 2]
+        if "same_category" in cross:
+            cross = cross[~cross["same_category"]]
+        cross = cross.sort_values("confidence_a_to_b", ascending=False).head(3)
+        if len(cross):
+            lines += ["", "**Cross-sell to try.** When a customer picks the first product, suggest the second "
+                      "(pairs from different categories, at least twice as likely together as by chance):", ""]
+            lines += [f"- {r.product_a} -> {r.product_b} ({_pct(r.confidence_a_to_b)} of the time today)" for r in cross.itertuples()]
+        lines.append("")
+    else:
+        lines += ["**Products that go together.** No pair reaches the minimum basket count to be shown.", ""]
+
+    def value(model: str, task: str, metric: str) -> pd.Series | None:
+        rows = board[(board["model"] == model) & (board["task"] == task) & (board["metric"] == metric) & (board["k"] == k)]
+        return rows.iloc[0] if len(rows) else None
+
+    def test(task: str, a: str, b: str) -> dict | None:
+        rows = tests[(tests["task"] == task) & (((tests["model_a"] == a) & (tests["model_b"] == b)) | ((tests["model_a"] == b) & (tests["model_b"] == a)))]
+        if rows.empty:
+            return None
+        row = rows.iloc[0]
+        sign = 1 if row["model_a"] == a else -1
+        return {"diff": sign * row["diff"], "p": row["p_value"]}
+
+    models = [m for m in dict.fromkeys(board["model"]) if m != "personal_frequency"]
+    ndcg = board[(board["metric"] == "ndcg") & (board["k"] == k)].dropna(subset=["value"])
+    if "personal_frequency" in set(board["model"]) and models and len(ndcg):
+        lines += [f"**What the models add over \"what this customer always buys\"** (personal frequency), ranking the whole catalogue, top {k}:", ""]
+        for task, label in (("basket_completion", "completing a basket"), ("next_basket", "predicting the next basket")):
+            sub = ndcg[ndcg["task"] == task]
+            if sub.empty:
+                continue
+            best = sub.loc[sub["value"].idxmax()]
+            base = value("personal_frequency", task, "ndcg")
+            if best["model"] == "personal_frequency":
+                others = sub[sub["model"] != "personal_frequency"]
+                runner = others.loc[others["value"].idxmax()] if len(others) else None
+                t = test(task, "personal_frequency", runner["model"]) if runner is not None else None
+                verdict = (f"no model beats it: the best other, {runner['model']}, is {abs(t['diff']):.3f} NDCG lower "
+                           f"({_p(t['p'])})." if t else "no other model to compare.")
+                lines.append(f"- For {label}, what the customer always buys is the best predictor (NDCG {best['value']:.3f}); {verdict}")
+            else:
+                t = test(task, best["model"], "personal_frequency")
+                sure = "a real difference" if t and t["p"] < 0.05 else "not a significant difference"
+                lines.append(
+                    f"- For {label}, {best['model']} does best (NDCG {best['value']:.3f} vs {base['value']:.3f}"
+                    + (f", {_p(t['p'])}: {sure})." if t else ").")
+                )
+        new = board[(board["task"] == "next_basket") & (board["metric"] == "recall_new") & (board["k"] == k)].dropna(subset=["value"])
+        if len(new):
+            top = new.loc[new["value"].idxmax()]
+            pf = value("personal_frequency", "next_basket", "recall_new")
+            lines.append(
+                f"- Items new to the customer are the hard part: the best model finds {_pct(top['value'])} of them in its "
+                f"top {k} ({top['model']}), personal frequency {_pct(pf['value']) if pf is not None else 'n/a'}."
+            )
+        lines.append("")
+    lines += [
+        "**How sure we are.** Every figure is measured on shopping the models never saw (the test weeks), on every "
+        "basket, ranking the full catalogue. Intervals are 95% bootstrap intervals over queries; differences "
+        "between two models are tested on the same queries (paired bootstrap), and called real when p < 0.05.",
+    ]
+    return "\n".join(lines)
+
+
 # ----------------------------------------------------------------------------------------------------
 # HTML index
 # ----------------------------------------------------------------------------------------------------

@@ -131,3 +131,103 @@ def split_summary(lines: pd.DataFrame) -> pd.DataFrame:
             row["last"] = sub["timestamp"].max().strftime("%Y-%m-%d")
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+# ----------------------------------------------------------------------------------------------------
+# Evaluation tasks
+# ----------------------------------------------------------------------------------------------------
+
+TASKS = ("basket_completion", "next_basket")
+
+
+@dataclass
+class Queries:
+    """The queries of one task; row i of every field belongs to query i. Items are catalogue indices."""
+
+    task: str
+    customer_id: np.ndarray
+    basket_id: np.ndarray
+    histories: list[np.ndarray]  # the customer's fit-period items, oldest first, one entry per basket line
+    history_baskets: np.ndarray  # number of fit-period baskets of the customer
+    contexts: list[np.ndarray]  # items already in the basket (empty for next_basket)
+    targets: list[np.ndarray]  # the items to predict
+
+    def __len__(self) -> int:
+        return len(self.targets)
+
+    def subset(self, index: np.ndarray) -> "Queries":
+        index = np.asarray(index)
+        pick = lambda xs: [xs[i] for i in index]  # noqa: E731
+        return Queries(
+            self.task, self.customer_id[index], self.basket_id[index], pick(self.histories),
+            self.history_baskets[index], pick(self.contexts), pick(self.targets),
+        )
+
+    def repeat_mask(self) -> list[np.ndarray]:
+        """Per query, which target items the customer bought in the fit period."""
+        return [np.isin(t, h) for t, h in zip(self.targets, self.histories)]
+
+
+def fit_parts(target: str) -> tuple[str, ...]:
+    """The parts a model is fitted on when judged on ``target``: train for validation, train+validation for test."""
+    return ("train",) if target == "validation" else ("train", "validation")
+
+
+def build_tasks(
+    lines: pd.DataFrame, item_ids: np.ndarray, target: str = "test", seed: int = 42, max_queries: int = 0
+) -> dict[str, Queries]:
+    """``basket_completion`` and ``next_basket`` queries on the ``target`` part (validation or test).
+
+    - basket_completion: every target-period basket with at least two items; one item, drawn with the
+      seed, is hidden and must be predicted from the rest of the basket and the customer's history.
+    - next_basket: every customer's first basket in the target period, predicted from history alone.
+
+    Histories hold the customer's fit-period lines (see :func:`fit_parts`), oldest first. ``max_queries``
+    > 0 keeps a seeded random sample of that many queries per task (for quick looks; reports use all).
+    """
+    order = "timestamp" if "timestamp" in lines else "sequence"
+    index = pd.Index(item_ids)
+    fit = lines[lines["split"].isin(fit_parts(target))].sort_values([order, "basket_id", "item_id"], kind="stable")
+    fit_codes = index.get_indexer(fit["item_id"])
+    histories = {c: fit_codes[idx] for c, idx in fit.groupby("customer_id", sort=False).indices.items()}
+    n_baskets = fit.groupby("customer_id")["basket_id"].nunique()
+    empty = np.zeros(0, dtype=np.int64)
+
+    part = lines[lines["split"] == target].sort_values([order, "basket_id", "item_id"], kind="stable")
+    codes = index.get_indexer(part["item_id"])
+    groups = part.groupby("basket_id", sort=False).indices
+    basket_ids = np.array(list(groups.keys()), dtype=object)
+    basket_customer = part["customer_id"].to_numpy()[[idx[0] for idx in groups.values()]]
+    basket_items = [codes[idx] for idx in groups.values()]
+    rng = np.random.default_rng(seed)
+
+    def make(task: str, chosen: np.ndarray, contexts: list, targets: list) -> Queries:
+        customers = basket_customer[chosen]
+        return Queries(
+            task=task,
+            customer_id=customers,
+            basket_id=basket_ids[chosen],
+            histories=[histories.get(c, empty) for c in customers],
+            history_baskets=n_baskets.reindex(customers).fillna(0).astype(int).to_numpy(),
+            contexts=contexts,
+            targets=targets,
+        )
+
+    multi = np.array([i for i, items in enumerate(basket_items) if len(items) >= 2], dtype=int)
+    hidden = [int(rng.integers(len(basket_items[i]))) for i in multi]
+    completion = make(
+        "basket_completion",
+        multi,
+        [np.delete(basket_items[i], h) for i, h in zip(multi, hidden)],
+        [basket_items[i][h : h + 1] for i, h in zip(multi, hidden)],
+    )
+    _, first = np.unique(basket_customer, return_index=True)
+    first = np.sort(first)
+    next_basket = make("next_basket", first, [empty] * len(first), [basket_items[i] for i in first])
+    tasks = {"basket_completion": completion, "next_basket": next_basket}
+    if max_queries:
+        for name, queries in tasks.items():
+            if len(queries) > max_queries:
+                keep = np.sort(np.random.default_rng(seed).choice(len(queries), max_queries, replace=False))
+                tasks[name] = queries.subset(keep)
+    return tasks

@@ -1,0 +1,268 @@
+"""One evaluation of every model on the same split, tasks and queries (DESIGN §5).
+
+``evaluate`` fits each model on the fit period (train, or train+validation when judging test), ranks the
+full catalogue for every query of both tasks, and returns the leaderboard (long format, with 95% bootstrap
+intervals over queries) plus the per-query values the figures and paired tests need. A model that raises in
+``fit`` or ``score`` is reported as failed with its error; the others are still evaluated.
+"""
+from __future__ import annotations
+
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from . import metrics, models
+from .config import ParameterError
+from .models.base import Interactions, Recommender, recommend
+from .split import TASKS, Queries, build_tasks, fit_parts
+
+LEADERBOARD_COLUMNS = ["model", "task", "k", "metric", "value", "ci_low", "ci_high", "note"]
+
+
+@dataclass
+class Evaluation:
+    item_ids: np.ndarray
+    tasks: dict[str, Queries]
+    train: Interactions
+    leaderboard: pd.DataFrame
+    per_query: dict[tuple[str, str, int], pd.DataFrame] = field(default_factory=dict)
+    recommendations: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
+    failures: dict[str, str] = field(default_factory=dict)
+    timings: pd.DataFrame | None = None
+
+    @property
+    def models(self) -> list[str]:
+        return list(dict.fromkeys(self.leaderboard["model"]))
+
+
+def check_metric_names(names: Sequence[str]) -> None:
+    unknown = [n for n in names if n not in metrics.METRICS]
+    if unknown:
+        raise ParameterError(
+            f"parameter 'metrics': unknown metric {', '.join(map(repr, unknown))} (known: {', '.join(metrics.METRICS)})"
+        )
+
+
+def item_categories(item_ids: np.ndarray, catalogue: pd.DataFrame | None) -> np.ndarray | None:
+    """Integer category code per catalogue item (product_category, else department), or None."""
+    if catalogue is None:
+        return None
+    for column in ("product_category", "department"):
+        if column in catalogue and catalogue[column].notna().any():
+            labels = pd.Series(item_ids).map(catalogue.set_index("item_id")[column]).fillna("(none)")
+            return pd.factorize(labels)[0]
+    return None
+
+
+def evaluate(
+    lines: pd.DataFrame,
+    catalogue: pd.DataFrame | None,
+    params: Mapping[str, Any],
+    model_names: Sequence[str] | None = None,
+    target: str = "test",
+    factories: Mapping[str, Callable[[Mapping[str, Any]], Recommender]] | None = None,
+    progress: bool = True,
+) -> Evaluation:
+    """Evaluate ``model_names`` (default ``params['models']``) on ``target`` (test or validation).
+
+    ``factories`` may add or replace model builders (name -> callable(params) -> model), e.g. to compare
+    settings of one model on validation.
+    """
+    names = list(model_names if model_names is not None else params["models"])
+    builders = {**models.MODELS, **(factories or {})}
+    unknown = [n for n in names if n not in builders]
+    if unknown:
+        models.check_names(unknown)
+    check_metric_names(params.get("metrics", metrics.METRICS))
+    wanted = set(params.get("metrics", metrics.METRICS))
+    ks = sorted(params["k_values"])
+    n_boot, seed = params["bootstrap_samples"], params["seed"]
+
+    item_ids = np.sort(lines["item_id"].unique())
+    train = Interactions.from_lines(lines[lines["split"].isin(fit_parts(target))], item_ids)
+    tasks = build_tasks(lines, item_ids, target, seed, params.get("max_queries", 0))
+    information = metrics.self_information(train.item_basket_counts, train.baskets.shape[0])
+    categories = item_categories(item_ids, catalogue)
+
+    rows: list[dict[str, Any]] = []
+    evaluation = Evaluation(item_ids=item_ids, tasks=tasks, train=train, leaderboard=pd.DataFrame())
+    timings = []
+    for name in tqdm(names, desc=f"evaluating on {target}", disable=not progress):
+        started = time.perf_counter()
+        try:
+            model = builders[name](params).fit(train)
+            fit_seconds = time.perf_counter() - started
+            recs = {}
+            for task, queries in tasks.items():
+                t0 = time.perf_counter()
+                recs[task] = recommend(model, queries.histories, queries.contexts, max(ks))
+                timings.append({"model": name, "task": task, "fit_s": round(fit_seconds, 2),
+                                "score_s": round(time.perf_counter() - t0, 2), "queries": len(queries)})
+        except Exception as exc:  # a broken model must not stop the others
+            message = f"{type(exc).__name__}: {exc}"
+            evaluation.failures[name] = message + "\n" + traceback.format_exc(limit=3)
+            for task in TASKS:
+                rows.append({"model": name, "task": task, "k": np.nan, "metric": "failed", "value": np.nan,
+                             "ci_low": np.nan, "ci_high": np.nan, "note": message})
+            continue
+        for task, queries in tasks.items():
+            evaluation.recommendations[(name, task)] = recs[task]
+            for k in ks:
+                per_query, summary = _task_metrics(recs[task], queries, k, train, information, categories, wanted, n_boot, seed)
+                evaluation.per_query[(name, task, k)] = per_query
+                rows.extend({"model": name, "task": task, "k": k, **s, "note": ""} for s in summary)
+    evaluation.leaderboard = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
+    evaluation.timings = pd.DataFrame(timings)
+    return evaluation
+
+
+def _task_metrics(recs, queries: Queries, k, train, information, categories, wanted, n_boot, seed):
+    per_query: dict[str, np.ndarray] = {}
+    summary = []
+
+    def add(metric: str, values: np.ndarray | None = None, value: float | None = None) -> None:
+        if values is not None:
+            per_query[metric] = values
+            mean, low, high = metrics.bootstrap_ci(values, n_boot, seed)
+        else:
+            mean, low, high = value, np.nan, np.nan
+        summary.append({"metric": metric, "value": mean, "ci_low": low, "ci_high": high})
+
+    for metric, values in metrics.ranking(recs, queries.targets, k).items():
+        if metric in wanted:
+            add(metric, values)
+    if "coverage" in wanted:
+        add("coverage", value=metrics.coverage(recs, k, train.n_items))
+    if "novelty" in wanted:
+        add("novelty", metrics.novelty(recs, k, information))
+    if "diversity" in wanted and categories is not None:
+        add("diversity", metrics.diversity(recs, k, categories))
+    if queries.task == "next_basket":
+        repeat = queries.repeat_mask()
+        for part, masks in (("repeat", repeat), ("new", [~m for m in repeat])):
+            has = np.array([m.any() for m in masks])
+            values = {m: np.full(len(queries), np.nan) for m in ("recall", "ndcg", "hit_rate")}
+            if has.any():
+                idx = np.flatnonzero(has)
+                sub = metrics.ranking(recs[idx], [queries.targets[i][masks[i]] for i in idx], k)
+                for m in values:
+                    values[m][idx] = sub[m]
+            for m, v in values.items():
+                if m in wanted:
+                    add(f"{m}_{part}", v)
+        shown = recs[:, :k]
+        in_history = np.array([np.isin(r[r >= 0], h).sum() for r, h in zip(shown, queries.histories)])
+        n_shown = (shown >= 0).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            add("repeat_share", np.where(n_shown > 0, in_history / n_shown, np.nan))
+    return pd.DataFrame(per_query), summary
+
+
+def paired_tests(evaluation: Evaluation, metric: str = "ndcg", k: int = 10, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
+    """Every pair of models on every task: difference of ``metric@k`` over the same queries, interval, p."""
+    rows = []
+    names = [m for m in evaluation.models if m not in evaluation.failures]
+    for task in evaluation.tasks:
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                va = evaluation.per_query[(a, task, k)].get(metric)
+                vb = evaluation.per_query[(b, task, k)].get(metric)
+                if va is None or vb is None:
+                    continue
+                test = metrics.paired_bootstrap(va.to_numpy(), vb.to_numpy(), n_boot, seed)
+                rows.append({"task": task, "metric": f"{metric}@{k}", "model_a": a, "model_b": b, **test})
+    return pd.DataFrame(rows)
+
+
+def by_history_length(evaluation: Evaluation, metric: str = "ndcg", k: int = 10,
+                      edges: Sequence[int] = (0, 1, 5, 20, 50)) -> pd.DataFrame:
+    """Mean ``metric@k`` by the customer's number of fit-period baskets (buckets from ``edges``)."""
+    rows = []
+    labels = [f"{lo}" if hi == lo + 1 else f"{lo}-{hi - 1}" for lo, hi in zip(edges[:-1], edges[1:])] + [f"{edges[-1]}+"]
+    for (model, task, kk), frame in evaluation.per_query.items():
+        if kk != k or metric not in frame:
+            continue
+        bucket = np.digitize(evaluation.tasks[task].history_baskets, edges[1:])
+        for b, label in enumerate(labels):
+            values = frame[metric].to_numpy()[bucket == b]
+            if len(values):
+                rows.append({"model": model, "task": task, "history_baskets": label, "queries": len(values),
+                             metric: float(np.nanmean(values))})
+    return pd.DataFrame(rows)
+
+
+def popularity_buckets(train: Interactions, hot_share: float = 0.5, warm_share: float = 0.4) -> np.ndarray:
+    """0 = cold, 1 = warm, 2 = hot per item: hot items make the first ``hot_share`` of training lines, warm
+    the next ``warm_share``, cold the rest (including items never bought in training)."""
+    counts = train.item_basket_counts.astype(float)
+    order = np.argsort(-counts, kind="stable")
+    cumulative = np.cumsum(counts[order]) / max(counts.sum(), 1)
+    bucket = np.zeros(len(counts), dtype=int)
+    bucket[order[cumulative <= hot_share + 1e-12]] = 2
+    bucket[order[(cumulative > hot_share + 1e-12) & (cumulative <= hot_share + warm_share + 1e-12)]] = 1
+    bucket[counts == 0] = 0
+    return bucket
+
+
+def recall_by_popularity(evaluation: Evaluation, k: int = 10) -> pd.DataFrame:
+    """Share of target items found in the top k, by the target item's popularity bucket (micro-average)."""
+    names = ("cold", "warm", "hot")
+    bucket = popularity_buckets(evaluation.train)
+    rows = []
+    for (model, task), recs in evaluation.recommendations.items():
+        queries = evaluation.tasks[task]
+        hits = metrics.hit_matrix(recs[:, :k], queries.targets)
+        found = [set(r[h]) for r, h in zip(recs[:, :k], hits)]
+        target_items = np.concatenate(queries.targets) if len(queries) else np.zeros(0, int)
+        target_found = np.concatenate([np.isin(t, list(f)) for t, f in zip(queries.targets, found)]) if len(queries) else np.zeros(0, bool)
+        for b, label in enumerate(names):
+            mask = bucket[target_items] == b
+            if mask.any():
+                rows.append({"model": model, "task": task, "bucket": label, "targets": int(mask.sum()),
+                             "recall": float(target_found[mask].mean())})
+    return pd.DataFrame(rows)
+
+
+def repeat_new_shares(evaluation: Evaluation, k: int = 10) -> pd.DataFrame:
+    """next_basket: share of recommended items that are repeats, next to the share among actual purchases."""
+    queries = evaluation.tasks["next_basket"]
+    actual = np.concatenate(queries.repeat_mask()).mean() if len(queries) else np.nan
+    rows = [{"who": "actual next baskets", "repeat_share": float(actual)}]
+    for (model, task, kk), frame in evaluation.per_query.items():
+        if task == "next_basket" and kk == k and "repeat_share" in frame:
+            rows.append({"who": model, "repeat_share": float(np.nanmean(frame["repeat_share"]))})
+    return pd.DataFrame(rows)
+
+
+def validation_sweep(
+    lines: pd.DataFrame, catalogue: pd.DataFrame | None, params: Mapping[str, Any], model: str,
+    grid: Mapping[str, Sequence[Any]], metric: str = "ndcg", k: int = 10, progress: bool = True,
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Fit ``model`` on train with every combination of ``grid`` and score it on the validation queries.
+
+    Returns the table (one row per setting and task) and the setting with the best mean ``metric@k`` over
+    the tasks: the test period is never looked at while choosing.
+    """
+    import itertools
+
+    keys = list(grid)
+    rows = []
+    quick = {**params, "metrics": [metric], "bootstrap_samples": max(10, min(params["bootstrap_samples"], 200))}
+    for values in tqdm(list(itertools.product(*(grid[key] for key in keys))), desc=f"tuning {model}", disable=not progress):
+        setting = dict(zip(keys, values))
+        result = evaluate(lines, catalogue, {**quick, **setting}, [model], target="validation", progress=False)
+        board = result.leaderboard
+        if model in result.failures:
+            raise RuntimeError(f"{model} failed on validation with {setting}: {result.failures[model]}")
+        for row in board[(board["metric"] == metric) & (board["k"] == k)].itertuples():
+            rows.append({**setting, "task": row.task, f"{metric}@{k}": row.value, "ci_low": row.ci_low, "ci_high": row.ci_high})
+    table = pd.DataFrame(rows)
+    mean = table.groupby(keys, sort=False)[f"{metric}@{k}"].mean()
+    best = mean.idxmax()
+    best = dict(zip(keys, best if isinstance(best, tuple) else (best,)))
+    return table, best

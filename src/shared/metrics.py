@@ -1,0 +1,139 @@
+"""Ranking and beyond-accuracy metrics, bootstrap intervals and the paired bootstrap test.
+
+Conventions (every function works on all queries at once):
+
+- ``recs``: an int array (queries x K) of recommended item indices, best first; ``-1`` pads a list that is
+  shorter than K (a model that returns nothing for a query has a row of -1 and scores zero there).
+- ``targets``: one int array of relevant item indices per query.
+
+Per-query definitions, with ``hits@k`` the number of relevant items among the first k:
+
+- ``recall@k   = hits@k / |target|``
+- ``ndcg@k     = sum over ranks r < k of rel(r) / log2(r + 2), divided by the same sum for the ideal list
+  (min(|target|, k) relevant items first)``
+- ``hit_rate@k = 1 if hits@k > 0 else 0``
+- ``mrr@k      = 1 / (rank of the first relevant item + 1), or 0 if none is in the first k``
+- ``novelty@k  = mean over the recommended items of -log2(share of training baskets with the item)``
+- ``diversity@k = share of pairs of recommended items in different categories (intra-list diversity)``
+
+and over the whole run: ``coverage@k`` = distinct recommended items / catalogue size.
+A query with an empty target is undefined for recall and ndcg: callers drop such queries first.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+RANKING_METRICS = ("recall", "ndcg", "hit_rate", "mrr")
+BEYOND_ACCURACY = ("coverage", "novelty", "diversity")
+METRICS = RANKING_METRICS + BEYOND_ACCURACY
+
+
+def hit_matrix(recs: np.ndarray, targets: Sequence[np.ndarray]) -> np.ndarray:
+    """Boolean (queries x K): is the item at each rank relevant for its query?"""
+    recs = np.asarray(recs)
+    n, width = recs.shape
+    sizes = np.fromiter((len(t) for t in targets), dtype=np.int64, count=n)
+    if n == 0:
+        return np.zeros((0, width), dtype=bool)
+    big = np.int64(max(int(recs.max(initial=0)), max((int(t.max()) for t in targets if len(t)), default=0)) + 1)
+    target_keys = np.repeat(np.arange(n, dtype=np.int64), sizes) * big + (
+        np.concatenate([np.asarray(t, dtype=np.int64) for t in targets]) if sizes.sum() else np.zeros(0, np.int64)
+    )
+    rec_keys = np.arange(n, dtype=np.int64)[:, None] * big + recs.astype(np.int64)
+    return np.isin(rec_keys, target_keys) & (recs >= 0)
+
+
+def ranking(recs: np.ndarray, targets: Sequence[np.ndarray], k: int) -> dict[str, np.ndarray]:
+    """Per-query recall, ndcg, hit_rate and mrr at k."""
+    hits = hit_matrix(np.asarray(recs)[:, :k], targets)
+    sizes = np.array([len(t) for t in targets], dtype=float)
+    if (sizes == 0).any():
+        raise ValueError("ranking metrics need a non-empty target for every query")
+    n_hits = hits.sum(axis=1)
+    discounts = 1.0 / np.log2(np.arange(2, k + 2))
+    dcg = (hits * discounts[: hits.shape[1]]).sum(axis=1)
+    ideal = np.cumsum(discounts)[np.minimum(sizes, k).astype(int) - 1]
+    first = np.where(hits.any(axis=1), hits.argmax(axis=1), -1)
+    return {
+        "recall": n_hits / sizes,
+        "ndcg": dcg / ideal,
+        "hit_rate": (n_hits > 0).astype(float),
+        "mrr": np.where(first >= 0, 1.0 / (np.maximum(first, 0) + 1), 0.0),
+    }
+
+
+def coverage(recs: np.ndarray, k: int, n_items: int) -> float:
+    shown = np.asarray(recs)[:, :k]
+    return len(np.unique(shown[shown >= 0])) / n_items
+
+
+def self_information(item_basket_counts: np.ndarray, n_baskets: int) -> np.ndarray:
+    """-log2 of each item's share of training baskets (unseen items count as seen once)."""
+    return -np.log2(np.maximum(item_basket_counts, 1) / max(n_baskets, 1))
+
+
+def novelty(recs: np.ndarray, k: int, information: np.ndarray) -> np.ndarray:
+    """Per-query mean self-information of the recommended items (NaN for an empty list)."""
+    shown = np.asarray(recs)[:, :k]
+    valid = shown >= 0
+    values = np.where(valid, information[np.where(valid, shown, 0)], 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return values.sum(axis=1) / valid.sum(axis=1)
+
+
+def diversity(recs: np.ndarray, k: int, categories: np.ndarray) -> np.ndarray:
+    """Per-query share of recommended pairs whose categories differ (NaN for lists of fewer than 2)."""
+    shown = np.asarray(recs)[:, :k]
+    valid = shown >= 0
+    cats = np.where(valid, categories[np.where(valid, shown, 0)], -1)
+    same = (cats[:, :, None] == cats[:, None, :]) & valid[:, :, None] & valid[:, None, :]
+    n = valid.sum(axis=1)
+    pairs = n * (n - 1)
+    same_pairs = same.sum(axis=(1, 2)) - n  # drop the diagonal
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(pairs > 0, 1.0 - same_pairs / pairs, np.nan)
+
+
+def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Mean and percentile bootstrap interval over queries (NaN values left out)."""
+    values = np.asarray(values, dtype=float)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:
+        return (np.nan, np.nan, np.nan)
+    means = _resampled_means(values[None, :], n_boot, seed)[0]
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(values.mean()), float(low), float(high)
+
+
+def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> dict[str, float]:
+    """Difference of means ``a - b`` over the same queries, its interval, and a two-sided p-value
+    (twice the share of resampled differences on the other side of zero)."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    if a.shape != b.shape:
+        raise ValueError("paired_bootstrap needs the two models' values on the same queries")
+    keep = ~(np.isnan(a) | np.isnan(b))
+    diff = a[keep] - b[keep]
+    if len(diff) == 0:
+        return {"diff": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": 0}
+    means = _resampled_means(diff[None, :], n_boot, seed)[0]
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    observed = diff.mean()
+    if observed == 0 and np.all(means == 0):
+        p = 1.0
+    else:
+        p = min(1.0, 2 * min((means <= 0).mean(), (means >= 0).mean()))
+    return {"diff": float(observed), "ci_low": float(low), "ci_high": float(high), "p_value": float(p), "n": int(len(diff))}
+
+
+def _resampled_means(rows: np.ndarray, n_boot: int, seed: int, chunk: int = 50) -> np.ndarray:
+    """Bootstrap means of each row of ``rows`` (same resampled indices for every row: paired)."""
+    rng = np.random.default_rng(seed)
+    n = rows.shape[1]
+    out = np.empty((rows.shape[0], n_boot))
+    for start in range(0, n_boot, chunk):
+        stop = min(start + chunk, n_boot)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        out[:, start:stop] = rows[:, idx].mean(axis=2)
+    return out

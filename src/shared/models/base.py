@@ -1,0 +1,107 @@
+"""The model protocol (DESIGN §4), the training data every model is fitted on, and ``recommend``."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+
+
+@dataclass
+class Interactions:
+    """Fit-period lines encoded over the run's item catalogue (all items of the cleaned data).
+
+    ``baskets`` is a baskets x items 0/1 matrix, ``customers`` a customers x items matrix of basket counts.
+    """
+
+    item_ids: np.ndarray
+    customer_ids: np.ndarray
+    baskets: sparse.csr_matrix
+    customers: sparse.csr_matrix
+    basket_customer: np.ndarray  # customer index of each basket row
+    lines: pd.DataFrame
+
+    @property
+    def n_items(self) -> int:
+        return len(self.item_ids)
+
+    @property
+    def item_basket_counts(self) -> np.ndarray:
+        return np.asarray(self.baskets.sum(axis=0)).ravel()
+
+    @classmethod
+    def from_lines(cls, lines: pd.DataFrame, item_ids: np.ndarray) -> "Interactions":
+        if lines.empty:
+            raise ValueError("no training interactions: the fit period has no lines")
+        items = pd.Index(item_ids).get_indexer(lines["item_id"])
+        if (items < 0).any():
+            raise ValueError("fit lines hold items outside the catalogue")
+        basket_codes, basket_ids = pd.factorize(lines["basket_id"], sort=True)
+        customer_codes, customer_ids = pd.factorize(lines["customer_id"], sort=True)
+        ones = np.ones(len(lines), dtype=np.float32)
+        baskets = sparse.csr_matrix((ones, (basket_codes, items)), shape=(len(basket_ids), len(item_ids)))
+        baskets.data[:] = 1.0  # one line per (basket, item) after cleaning; guard anyway
+        customers = sparse.csr_matrix((ones, (customer_codes, items)), shape=(len(customer_ids), len(item_ids)))
+        basket_customer = np.zeros(len(basket_ids), dtype=np.int64)
+        basket_customer[basket_codes] = customer_codes
+        return cls(np.asarray(item_ids), np.asarray(customer_ids), baskets, customers, basket_customer, lines)
+
+
+class Recommender(Protocol):
+    name: str
+
+    def fit(self, train: Interactions) -> "Recommender": ...
+
+    def score(self, histories: Sequence[np.ndarray], contexts: Sequence[np.ndarray]) -> np.ndarray:
+        """One row of item scores per query (higher is better; -inf or NaN: never recommend)."""
+        ...
+
+
+def counts_matrix(rows: Sequence[np.ndarray], n_items: int) -> sparse.csr_matrix:
+    """queries x items matrix counting how often each item appears in each row (history or context)."""
+    lengths = np.fromiter((len(r) for r in rows), dtype=np.int64, count=len(rows))
+    cols = np.concatenate([np.asarray(r, dtype=np.int64) for r in rows]) if lengths.sum() else np.zeros(0, np.int64)
+    data = np.ones(len(cols), dtype=np.float32)
+    return sparse.csr_matrix((data, (np.repeat(np.arange(len(rows)), lengths), cols)), shape=(len(rows), n_items))
+
+
+def popularity_tiebreak(train: Interactions) -> np.ndarray:
+    """Item popularity scaled into [0, 1): added to a score, it breaks ties by popularity and nothing else."""
+    counts = train.item_basket_counts.astype(np.float64)
+    return (counts / (counts.max() + 1.0)).astype(np.float32)
+
+
+def recommend(
+    model: Recommender,
+    histories: Sequence[np.ndarray],
+    contexts: Sequence[np.ndarray],
+    k: int,
+    exclude_context: bool = True,
+    batch_size: int = 1024,
+) -> np.ndarray:
+    """Top-k item indices per query (queries x k, -1 where fewer than k items have a finite score).
+
+    Items already in the query's context are never recommended; items of the history may be (repeat
+    purchases are most of grocery shopping). Scoring runs in batches of ``batch_size`` queries.
+    """
+    n = len(histories)
+    out = np.full((n, k), -1, dtype=np.int64)
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        scores = np.array(model.score(histories[start:stop], contexts[start:stop]), dtype=np.float32, copy=True)
+        if scores.ndim != 2 or scores.shape[0] != stop - start:
+            raise ValueError(f"{model.name}.score returned shape {scores.shape} for {stop - start} queries")
+        scores[~np.isfinite(scores)] = -np.inf
+        if exclude_context:
+            ctx = counts_matrix(contexts[start:stop], scores.shape[1]).tocoo()
+            scores[ctx.row, ctx.col] = -np.inf
+        kk = min(k, scores.shape[1])
+        top = np.argpartition(-scores, kk - 1, axis=1)[:, :kk]
+        top_scores = np.take_along_axis(scores, top, axis=1)
+        order = np.lexsort((top, -top_scores), axis=1)
+        top = np.take_along_axis(top, order, axis=1)
+        top_scores = np.take_along_axis(top_scores, order, axis=1)
+        out[start:stop, :kk] = np.where(np.isfinite(top_scores), top, -1)
+    return out

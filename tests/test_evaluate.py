@@ -1,0 +1,132 @@
+"""Tasks, the evaluation loop, failures, and agreement with an independent recomputation."""
+import numpy as np
+import pandas as pd
+import pytest
+
+from shared import cleaning, config, data, evaluate, report, split
+from shared.config import ParameterError
+
+
+@pytest.fixture(scope="module")
+def smoke_lines(smoke_params):
+    ds = data.load(smoke_params)
+    res = cleaning.clean(ds, smoke_params)
+    lines, _ = split.split_lines(res.lines, smoke_params)
+    return lines, res.catalogue
+
+
+def test_tasks_use_only_the_past_and_hide_one_item(smoke_lines, smoke_params):
+    lines, _ = smoke_lines
+    items = np.sort(lines["item_id"].unique())
+    tasks = split.build_tasks(lines, items, "test", seed=1)
+    comp, nxt = tasks["basket_completion"], tasks["next_basket"]
+    test = lines[lines["split"] == "test"]
+    sizes = test.groupby("basket_id").size()
+    assert len(comp) == (sizes >= 2).sum()
+    assert all(len(t) == 1 for t in comp.targets)
+    for i in range(0, len(comp), 97):
+        basket = set(test.loc[test["basket_id"] == comp.basket_id[i], "item_id"])
+        assert set(items[comp.contexts[i]]) | set(items[comp.targets[i]]) == basket
+        assert not set(items[comp.targets[i]]) & set(items[comp.contexts[i]])
+    assert len(nxt) == test["customer_id"].nunique()
+    # histories hold only the fit period (train + validation for test queries)
+    fit = lines[lines["split"] != "test"]
+    c = nxt.customer_id[0]
+    assert len(nxt.histories[0]) == (fit["customer_id"] == c).sum()
+    val_tasks = split.build_tasks(lines, items, "validation", seed=1)
+    train = lines[lines["split"] == "train"]
+    c = val_tasks["next_basket"].customer_id[0]
+    assert len(val_tasks["next_basket"].histories[0]) == (train["customer_id"] == c).sum()
+
+
+def test_leaderboard_agrees_with_independent_recomputation(smoke_lines, smoke_params, tmp_path):
+    lines, catalogue = smoke_lines
+    result = evaluate.evaluate(lines, catalogue, smoke_params, progress=False)
+    board = result.leaderboard
+    assert list(board.columns[:7]) == ["model", "task", "k", "metric", "value", "ci_low", "ci_high"]
+    assert set(board["model"]) == {"popularity", "personal_frequency", "item_knn"}
+    assert set(board["task"]) == {"basket_completion", "next_basket"}
+    main = board[board["metric"].isin(["recall", "ndcg"])]
+    assert (main["ci_low"] <= main["value"]).all() and (main["value"] <= main["ci_high"]).all()
+
+    report.write_evaluation(tmp_path, result, evaluate.paired_tests(result, n_boot=50))
+    recs = pd.read_parquet(tmp_path / "data/recommendations.parquet")
+    for task in ("basket_completion", "next_basket"):
+        queries = pd.read_parquet(tmp_path / f"data/queries_{task}.parquet")
+        for model in ("popularity", "item_knn"):
+            top = recs[(recs["model"] == model) & (recs["task"] == task) & (recs["rank"] <= 10)]
+            lists = top.groupby("query")["item_id"].agg(list)
+            recall, hits = [], []
+            for qid, target in zip(queries["query"], queries["target"]):
+                shown = lists.get(qid, [])
+                found = len(set(shown) & set(target))
+                recall.append(found / len(target))
+                hits.append(found > 0)
+            got = board.set_index(["model", "task", "k", "metric"])["value"]
+            assert got[(model, task, 10, "recall")] == pytest.approx(np.mean(recall))
+            assert got[(model, task, 10, "hit_rate")] == pytest.approx(np.mean(hits))
+    # popularity recommends the same most-bought items to everyone (context aside)
+    train = lines[lines["split"] != "test"]
+    most = train.groupby("item_id")["basket_id"].nunique().sort_values(ascending=False, kind="stable")
+    first = recs[(recs["model"] == "popularity") & (recs["task"] == "next_basket") & (recs["query"] == 0)]
+    assert set(first["item_id"].head(3)) == set(most.index[:3])
+
+
+def test_failing_model_is_reported_and_others_still_run(smoke_lines, smoke_params):
+    lines, catalogue = smoke_lines
+
+    class Broken:
+        name = "broken"
+
+        def fit(self, train):
+            raise RuntimeError("out of cheese")
+
+    factories = {"broken": lambda p: Broken()}
+    result = evaluate.evaluate(lines, catalogue, {**smoke_params, "bootstrap_samples": 20}, ["broken", "popularity"],
+                               factories=factories, progress=False)
+    board = result.leaderboard
+    failed = board[board["model"] == "broken"]
+    assert (failed["metric"] == "failed").all() and failed["note"].str.contains("out of cheese").all()
+    assert (board.loc[board["model"] == "popularity", "metric"] == "recall").any()
+    assert "broken" in result.failures
+
+
+def test_unknown_metric_is_a_parameter_error(smoke_lines, smoke_params):
+    with pytest.raises(ParameterError, match="unknown metric 'accuracy'"):
+        evaluate.evaluate(*smoke_lines, {**smoke_params, "metrics": ["accuracy"]}, progress=False)
+    with pytest.raises(ParameterError, match="parameter 'metrics'"):
+        config.load("smoke", overrides=["metrics=[recall, accuracy]"])
+
+
+def test_personal_frequency_beats_popularity_on_repeat_buyers(smoke_lines, smoke_params):
+    """The synthetic shop plants repeat buying: a customer's own history must help next-basket ranking."""
+    lines, catalogue = smoke_lines
+    result = evaluate.evaluate(lines, catalogue, {**smoke_params, "bootstrap_samples": 100}, ["popularity", "personal_frequency"], progress=False)
+    tests = evaluate.paired_tests(result, "ndcg", 10, 200)
+    row = tests[tests["task"] == "next_basket"].iloc[0]
+    assert row["model_a"] == "popularity" and row["diff"] < 0 and row["p_value"] < 0.05
+
+
+def test_validation_sweep_never_touches_test(smoke_lines, smoke_params):
+    lines, catalogue = smoke_lines
+    no_test = lines[lines["split"] != "test"]
+    table, best = evaluate.validation_sweep(no_test, catalogue, smoke_params, "item_knn", {"knn_weighting": ["cosine", "lift"]}, progress=False)
+    assert set(table["knn_weighting"]) == {"cosine", "lift"} and best["knn_weighting"] in {"cosine", "lift"}
+    full, best_full = evaluate.validation_sweep(lines, catalogue, smoke_params, "item_knn", {"knn_weighting": ["cosine", "lift"]}, progress=False)
+    pd.testing.assert_frame_equal(table, full)
+    assert best == best_full
+
+
+def test_stakeholder_summary_states_the_numbers(smoke_lines, smoke_params):
+    lines, catalogue = smoke_lines
+    result = evaluate.evaluate(lines, catalogue, {**smoke_params, "bootstrap_samples": 50}, progress=False)
+    tests = evaluate.paired_tests(result, "ndcg", 10, 100)
+    from shared.models import item_knn
+
+    pairs = item_knn.top_pairs(result.train, min_count=10, n=10)
+    text = report.stakeholder_summary(result.leaderboard, tests, pairs, catalogue)
+    assert "Products that go together" in text and "How sure we are" in text
+    best_pair = report.named_pairs(pairs, catalogue).iloc[0]
+    assert best_pair["product_a"] in text and f"{best_pair['lift']:.1f}x" in text
+    ndcg = result.leaderboard.query("metric == 'ndcg' and k == 10 and task == 'next_basket'")
+    assert f"{ndcg['value'].max():.3f}" in text
