@@ -102,3 +102,18 @@ def test_item_knn_recovers_planted_pairs():
     found = {frozenset(p) for p in zip(pairs["item_a"], pairs["item_b"])}
     planted = [frozenset(items) for items in gen.patterns.loc[gen.patterns["kind"] == "pair", "items"]]
     assert sum(p in found for p in planted) / len(planted) >= 0.9
+
+
+def test_rules_recommender_scores_by_the_best_matching_rule():
+    # a -> b in 4 of 5 baskets with a; c -> d always; {a, c} never together
+    baskets = [("u", "ab")] * 4 + [("u", "a")] + [("v", "cd")] * 3 + [("w", "e")] * 2
+    train = interactions(baskets)
+    model = models.make("rules", {"rules_min_support": 0.1, "rules_min_confidence": 0.5, "min_count": 1}).fit(train)
+    recs = recommend(model, [q(), q()], [q("a"), q("a", "c")], k=2)
+    assert ITEMS[recs[0, 0]] == "b"  # confidence 0.8
+    assert ITEMS[recs[1, 0]] == "d" and ITEMS[recs[1, 1]] == "b"  # 1.0 beats 0.8
+    # next basket: no context, so the history's items are the antecedents
+    recs = recommend(model, [q("c")], [q()], k=1)
+    assert ITEMS[recs[0, 0]] == "d"
+    with pytest.raises(ValueError, match="rules_score"):
+        models.make("rules", {"rules_score": "magic"})

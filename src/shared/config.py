@@ -65,6 +65,32 @@ PARAMETERS: dict[str, Spec] = {
     "validation_weeks": Spec(int, "temporal split: weeks before the test period held out as validation", minimum=0),
     "test_fraction": Spec(float, "random split, or data without timestamps: share of each customer's baskets in test", minimum=0.01, maximum=0.9),
     "validation_fraction": Spec(float, "random split, or data without timestamps: share in validation", minimum=0.0, maximum=0.9),
+    # --- association rules -------------------------------------------------------------------
+    "min_support": Spec(float, "itemsets: minimum share of baskets (item level of the run)", minimum=1e-7, maximum=1.0),
+    "category_min_support": Spec(float, "itemsets at the product_category level: minimum share of baskets", minimum=1e-7, maximum=1.0),
+    "min_confidence": Spec(float, "rules shown in reports: minimum confidence", minimum=0.0, maximum=1.0),
+    "min_count": Spec(int, "privacy floor: no itemset or rule in fewer baskets is ever reported", minimum=0),
+    "max_len": Spec(int, "largest itemset mined (0 = no limit)", minimum=0),
+    "p_adjust": Spec(str, "multiple-testing adjustment of rule p-values", choices=("bh", "holm")),
+    "alpha": Spec(float, "significance level for adjusted p-values", minimum=1e-6, maximum=0.5),
+    "mining_engine": Spec(str, "frequent itemset engine", choices=("fim", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori")),
+    "max_itemsets": Spec(int, "stop mining (with a suggested support) above this many itemsets", minimum=1),
+    "rules_min_support": Spec(float, "rules recommender: minimum support of the itemsets it mines", minimum=1e-7, maximum=1.0),
+    "rules_min_confidence": Spec(float, "rules recommender: minimum confidence of the rules it uses", minimum=0.0, maximum=1.0),
+    "rules_score": Spec(str, "rules recommender: score an item by the best rule's confidence or lift", choices=("confidence", "lift")),
+    # --- matrix factorization (notebook 03) -------------------------------------------------------
+    "mf_weighting": Spec(str, "confidence weighting of customer x item counts", choices=("raw", "log", "bm25")),
+    "mf_min_item_count": Spec(int, "items in fewer training baskets are cold: category-popularity fallback", minimum=0),
+    "mf_use_gpu": Spec(bool, "fit implicit on the GPU (needs CUDA)"),
+    "als_factors": Spec(int, "ALS: latent factors", minimum=1),
+    "als_regularization": Spec(float, "ALS: L2 regularisation", minimum=0.0),
+    "als_alpha": Spec(float, "ALS: confidence scale (c = 1 + alpha * weight)", minimum=1e-6),
+    "als_iterations": Spec(int, "ALS: iterations", minimum=1),
+    "bpr_factors": Spec(int, "BPR: latent factors", minimum=1),
+    "bpr_learning_rate": Spec(float, "BPR: SGD learning rate", minimum=1e-9),
+    "bpr_regularization": Spec(float, "BPR: L2 regularisation", minimum=0.0),
+    "bpr_iterations": Spec(int, "BPR: epochs", minimum=1),
+    "als_grid": Spec(dict, "notebook 03: validation sweep, ALS parameter -> values"),
     # --- evaluation --------------------------------------------------------------------------
     "models": Spec(list, "recommenders to fit and evaluate (see shared.models.MODELS)"),
     "k_values": Spec(list, "cut-offs for the ranking metrics"),
@@ -210,5 +236,9 @@ def check_consistency(params: Mapping[str, Any]) -> None:
 
 
 def collect(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """Pick and validate the known parameters from a notebook's namespace (its ``parameters`` cell)."""
-    return validate({k: namespace[k] for k in PARAMETERS if k in namespace}, where="notebook parameters")
+    """Pick and validate the known parameters from a notebook's namespace (its ``parameters`` cell);
+    imported modules that share a parameter's name (``models``) are not parameters."""
+    import types
+
+    found = {k: namespace[k] for k in PARAMETERS if k in namespace and not isinstance(namespace[k], types.ModuleType)}
+    return validate(found, where="notebook parameters")

@@ -59,6 +59,14 @@ def item_categories(item_ids: np.ndarray, catalogue: pd.DataFrame | None) -> np.
     return None
 
 
+def fit_interactions(lines: pd.DataFrame, catalogue: pd.DataFrame | None, target: str = "test") -> Interactions:
+    """The fit-period interactions for judging ``target``, over the catalogue of every item in ``lines``."""
+    item_ids = np.sort(lines["item_id"].unique())
+    train = Interactions.from_lines(lines[lines["split"].isin(fit_parts(target))], item_ids)
+    train.categories = item_categories(item_ids, catalogue)
+    return train
+
+
 def evaluate(
     lines: pd.DataFrame,
     catalogue: pd.DataFrame | None,
@@ -83,11 +91,11 @@ def evaluate(
     ks = sorted(params["k_values"])
     n_boot, seed = params["bootstrap_samples"], params["seed"]
 
-    item_ids = np.sort(lines["item_id"].unique())
-    train = Interactions.from_lines(lines[lines["split"].isin(fit_parts(target))], item_ids)
+    train = fit_interactions(lines, catalogue, target)
+    item_ids = train.item_ids
     tasks = build_tasks(lines, item_ids, target, seed, params.get("max_queries", 0))
     information = metrics.self_information(train.item_basket_counts, train.baskets.shape[0])
-    categories = item_categories(item_ids, catalogue)
+    categories = train.categories
 
     rows: list[dict[str, Any]] = []
     evaluation = Evaluation(item_ids=item_ids, tasks=tasks, train=train, leaderboard=pd.DataFrame())

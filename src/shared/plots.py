@@ -169,3 +169,141 @@ def repeat_share(table: pd.DataFrame, k: int = 10) -> plt.Figure:
     ax.set(xlim=(0, 100), xlabel=f"% of items that are repeats (coloured) vs new (grey), top {k}",
            title="next_basket: repeat vs new items")
     return fig
+
+
+# ----------------------------------------------------------------------------------------------------
+# association rules (notebook 02)
+# ----------------------------------------------------------------------------------------------------
+
+def support_confidence(rules: pd.DataFrame, title: str = "Rules: support vs confidence") -> plt.Figure:
+    """Every rule as a dot, coloured by lift (log scale); trustworthy rules (significant, non-redundant) ringed."""
+    from matplotlib.colors import LogNorm
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.5))
+    if rules.empty:
+        ax.text(0.5, 0.5, "no rules", ha="center", transform=ax.transAxes)
+        return fig
+    lift = rules["lift"].clip(lower=1e-3)
+    dots = ax.scatter(rules["support"], rules["confidence"], c=lift, cmap="viridis", s=10,
+                      norm=LogNorm(vmin=max(lift.min(), 0.1), vmax=max(lift.max(), 1.01)), alpha=0.8)
+    if "trusted" in rules:
+        good = rules[rules["trusted"]]
+        ax.scatter(good["support"], good["confidence"], s=40, facecolors="none", edgecolors=PALETTE[3], lw=0.8,
+                   label=f"significant and non-redundant ({len(good):,})")
+        ax.legend(loc="upper right", fontsize=8)
+    fig.colorbar(dots, ax=ax, label="lift (log scale)")
+    ax.set(xscale="log", xlabel="support (share of baskets, log scale)", ylabel="confidence", title=title)
+    return fig
+
+
+def rule_network(rules: pd.DataFrame, names: pd.Series | None = None, top: int = 25) -> plt.Figure:
+    """The strongest single-antecedent rules as a graph: arrows antecedent -> consequent, width by lift."""
+    fig, ax = plt.subplots(figsize=(9, 9))
+    ax.set_axis_off()
+    single = rules[rules["antecedent"].map(len) == 1].head(top)
+    if single.empty:
+        ax.text(0.5, 0.5, "no rules to draw", ha="center")
+        return fig
+    src = single["antecedent"].map(lambda s: next(iter(s)))
+    dst = single["consequent"].map(lambda s: next(iter(s)))
+    nodes = list(dict.fromkeys([*src, *dst]))
+    angle = np.linspace(0, 2 * np.pi, len(nodes), endpoint=False)
+    pos = {n: (np.cos(a), np.sin(a)) for n, a in zip(nodes, angle)}
+    lifts = single["lift"].to_numpy()
+    widths = 0.5 + 3.5 * (np.log(lifts) - np.log(lifts).min()) / max(np.ptp(np.log(lifts)), 1e-9)
+    for a, b, w in zip(src, dst, widths):
+        ax.annotate("", xy=pos[b], xytext=pos[a],
+                    arrowprops=dict(arrowstyle="-|>", lw=w, color=PALETTE[0], alpha=0.6, shrinkA=8, shrinkB=8,
+                                    connectionstyle="arc3,rad=0.12"))
+    for node, (x, y) in pos.items():
+        label = str(names.get(node, node)) if names is not None else str(node)
+        label = label if len(label) <= 28 else label[:26] + "…"
+        ax.scatter([x], [y], s=80, color=PALETTE[1], zorder=3)
+        ax.text(x * 1.08, y * 1.08, label, fontsize=7.5, ha="left" if x >= 0 else "right", va="center")
+    ax.set(xlim=(-2.1, 2.1), ylim=(-1.4, 1.4), title=f"The {len(single)} strongest rules (arrow width: lift)")
+    return fig
+
+
+def lift_heatmap(matrix: pd.DataFrame, title: str = "Lift between the most common categories") -> plt.Figure:
+    from matplotlib.colors import LogNorm
+
+    size = 0.38 * len(matrix) + 3
+    fig, ax = plt.subplots(figsize=(size + 1.5, size))
+    values = matrix.to_numpy(dtype=float)
+    finite = values[np.isfinite(values)]
+    vmin, vmax = (finite.min(), finite.max()) if finite.size else (0.5, 2)
+    bound = max(1 / max(vmin, 1e-3), vmax, 1.5)
+    image = ax.imshow(values, cmap="RdBu_r", norm=LogNorm(vmin=1 / bound, vmax=bound))
+    labels = [str(x)[:22] for x in matrix.index]
+    ax.set_xticks(range(len(labels)), labels, rotation=75, ha="right", fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    ax.grid(False)
+    fig.colorbar(image, ax=ax, label="lift (log scale; red: together more than chance)", shrink=0.8)
+    ax.set_title(title)
+    return fig
+
+
+# ----------------------------------------------------------------------------------------------------
+# matrix factorization (notebook 03)
+# ----------------------------------------------------------------------------------------------------
+
+def sweep(table: pd.DataFrame, metric: str = "ndcg@10") -> plt.Figure:
+    """Validation metric of every setting of a sweep, per task, with intervals; best setting highlighted."""
+    settings = [c for c in table.columns if c not in ("task", metric, "ci_low", "ci_high")]
+    label = table[settings].astype(str).agg(", ".join, axis=1)
+    table = table.assign(setting=label)
+    tasks = list(dict.fromkeys(table["task"]))
+    fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 0.35 * table["setting"].nunique() + 1.8), squeeze=False)
+    mean = table.groupby("setting", sort=False)[metric].mean()
+    for ax, task in zip(axes[0], tasks):
+        rows = table[table["task"] == task].set_index("setting").loc[mean.sort_values().index]
+        y = np.arange(len(rows))
+        colours = [PALETTE[1] if s == mean.idxmax() else PALETTE[0] for s in rows.index]
+        ax.barh(y, rows[metric], color=colours)
+        ax.errorbar(rows[metric], y, xerr=[rows[metric] - rows["ci_low"], rows["ci_high"] - rows[metric]], fmt="none", ecolor="black", capsize=2, lw=0.8)
+        ax.set_yticks(y, rows.index, fontsize=8)
+        ax.set(title=f"validation {task}: {metric}", xlabel=metric)
+    fig.suptitle(f"Sweep over {', '.join(settings)} (orange: chosen)", fontsize=10)
+    return fig
+
+
+def training_curves(curves: dict[str, list[tuple]]) -> plt.Figure:
+    """Per-iteration training curves: ALS loss, BPR share of correctly ordered sampled pairs."""
+    fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 3.5), squeeze=False)
+    for ax, (name, curve) in zip(axes[0], curves.items()):
+        if not curve:
+            ax.text(0.5, 0.5, "no curve recorded", ha="center", transform=ax.transAxes)
+            continue
+        it = [c[0] for c in curve]
+        if name == "bpr":
+            values = [c[2] / max(c[2] + c[3], 1) if len(c) > 3 else c[2] for c in curve]
+            ax.plot(it, values, marker=".", color=PALETTE[2])
+            ax.set(ylabel="share of sampled pairs ranked right")
+        else:
+            ax.plot(it, [c[2] for c in curve], marker=".", color=PALETTE[0])
+            ax.set(ylabel="training loss")
+        ax.set(xlabel="iteration", title=f"{name}: training curve")
+    return fig
+
+
+def lift_vs_cosine(pairs: pd.DataFrame, agreement: dict) -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    ax.scatter(pairs["lift"], pairs["cosine"], s=6, alpha=0.4, color=PALETTE[0])
+    ax.set(xscale="log", xlabel="rule lift (log scale)", ylabel="cosine of ALS item factors",
+           title=f"Embedding similarity vs lift over {agreement['pairs']:,} frequent pairs: Spearman {agreement['spearman']:.2f}")
+    return fig
+
+
+def factor_map(coords: np.ndarray, groups: pd.Series, title: str = "ALS item factors, first two principal components") -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(8, 6))
+    groups = pd.Series(groups).fillna("(unknown)").astype(str).to_numpy()
+    top = pd.Series(groups).value_counts().index[:8]
+    for i, group in enumerate(top):
+        mask = groups == group
+        ax.scatter(coords[mask, 0], coords[mask, 1], s=6, alpha=0.6, color=PALETTE[i % len(PALETTE)], label=group)
+    rest = ~np.isin(groups, top)
+    if rest.any():
+        ax.scatter(coords[rest, 0], coords[rest, 1], s=4, alpha=0.3, color="#bbbbbb", label="other")
+    ax.legend(fontsize=8, markerscale=2)
+    ax.set(xlabel="component 1", ylabel="component 2", title=title)
+    return fig

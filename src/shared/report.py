@@ -11,7 +11,7 @@ import html
 import json
 import math
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -80,6 +80,77 @@ def read_lines(run_dir: str | Path) -> pd.DataFrame:
 def read_catalogue(run_dir: str | Path) -> pd.DataFrame | None:
     path = Path(run_dir) / "data" / "catalogue.parquet"
     return pd.read_parquet(path) if path.exists() else None
+
+
+def read_ground_truth(run_dir: str | Path) -> pd.DataFrame | None:
+    """Planted patterns of the synthetic source (items ``|``-joined), or None for real data."""
+    path = Path(run_dir) / "data" / "ground_truth.parquet"
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def write_rules(run_dir: str | Path, mined) -> None:
+    """itemsets.csv and rules.csv of the run (itemsets and rule sides as ``|``-joined item IDs)."""
+    from .rules import itemsets_to_csv_frame, rules_to_csv_frame
+
+    write_csv(itemsets_to_csv_frame(mined.itemsets), Path(run_dir) / "itemsets.csv")
+    write_csv(rules_to_csv_frame(mined.rules), Path(run_dir) / "rules.csv")
+
+
+def write_factors(run_dir: str | Path, name: str, model, item_ids: np.ndarray) -> Path:
+    """A model's item factors as ``data/<name>_item_factors.parquet`` (item_id, f0, f1, ...)."""
+    factors = pd.DataFrame(model.item_factors, columns=[f"f{i}" for i in range(model.item_factors.shape[1])])
+    factors.insert(0, "item_id", item_ids)
+    factors.insert(1, "cold", model.cold)
+    return write_parquet(factors, data_dir(run_dir) / f"{name}_item_factors.parquet")
+
+
+def similar_items_table(model, item_ids: np.ndarray, names: pd.Series, items: Sequence[int], n: int = 10) -> pd.DataFrame:
+    """For each item index in ``items``, its ``n`` most similar items by factor cosine, with names."""
+    rows = []
+    for item in items:
+        similar, sims = model.similar_items(item, n)
+        for rank, (other, sim) in enumerate(zip(similar, sims), 1):
+            rows.append({"item_id": item_ids[item], "name": names.get(item_ids[item], item_ids[item]), "rank": rank,
+                         "similar_item_id": item_ids[other], "similar_name": names.get(item_ids[other], item_ids[other]),
+                         "cosine": float(sim)})
+    return pd.DataFrame(rows)
+
+
+def partners_side_by_side(similar: pd.DataFrame, pairs: pd.DataFrame, names: pd.Series, items: Sequence[int],
+                          item_ids: np.ndarray, n: int = 5) -> pd.DataFrame:
+    """For each item: its ``n`` nearest items by factors next to its ``n`` highest-lift rule partners."""
+    rows = []
+    for item in items:
+        item_id = item_ids[item]
+        near = similar[similar["item_id"] == item_id].head(n)
+        mine = pairs[(pairs["item_a"] == item_id) | (pairs["item_b"] == item_id)].sort_values("lift", ascending=False).head(n)
+        partners = [b if a == item_id else a for a, b in zip(mine["item_a"], mine["item_b"])]
+        for rank in range(n):
+            rows.append({
+                "product": names.get(item_id, item_id) if rank == 0 else "",
+                "rank": rank + 1,
+                "nearest by ALS factors": near["similar_name"].iloc[rank] if rank < len(near) else "",
+                "cosine": near["cosine"].iloc[rank] if rank < len(near) else np.nan,
+                "top rule partner": names.get(partners[rank], partners[rank]) if rank < len(partners) else "",
+                "lift": mine["lift"].iloc[rank] if rank < len(mine) else np.nan,
+            })
+    return pd.DataFrame(rows)
+
+
+def tuned_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "data" / "tuned.json"
+
+
+def write_tuned(run_dir: str | Path, values: dict[str, Any]) -> None:
+    """Merge parameters chosen on validation into ``data/tuned.json`` (read by notebook 05)."""
+    current = read_tuned(run_dir)
+    current.update(values)
+    write_json(current, tuned_path(run_dir))
+
+
+def read_tuned(run_dir: str | Path) -> dict[str, Any]:
+    path = tuned_path(run_dir)
+    return read_json(path) if path.exists() else {}
 
 
 def read_summary(run_dir: str | Path) -> dict[str, Any]:

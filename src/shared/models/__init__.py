@@ -8,7 +8,9 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ..config import ParameterError
+from .association_rules import RulesRecommender
 from .base import Interactions, Recommender, recommend
+from .factorization import make_als, make_bpr
 from .item_knn import ItemKNN
 from .personal_frequency import PersonalFrequency
 from .popularity import Popularity
@@ -17,6 +19,13 @@ MODELS: dict[str, Callable[[Mapping[str, Any]], Recommender]] = {
     "popularity": lambda p: Popularity(),
     "personal_frequency": lambda p: PersonalFrequency(),
     "item_knn": lambda p: ItemKNN(weighting=p.get("knn_weighting", "cosine"), neighbours=p.get("knn_neighbours", 200)),
+    "rules": lambda p: RulesRecommender(
+        min_support=p.get("rules_min_support", 0.0002), min_confidence=p.get("rules_min_confidence", 0.02),
+        score=p.get("rules_score", "confidence"), min_count=p.get("min_count", 10),
+        max_len=p.get("max_len", 3) or 3, engine=p.get("mining_engine", "fim"),
+    ),
+    "als": make_als,
+    "bpr": make_bpr,
 }
 
 

@@ -22,6 +22,7 @@ class Interactions:
     customers: sparse.csr_matrix
     basket_customer: np.ndarray  # customer index of each basket row
     lines: pd.DataFrame
+    categories: np.ndarray | None = None  # integer category code per item, where the catalogue has one
 
     @property
     def n_items(self) -> int:

@@ -95,4 +95,5 @@ def top_pairs(train: Interactions, min_count: int = 10, min_support: float = 0.0
             "lift": both * n_baskets / (counts[a].astype(float) * counts[b]),
         }
     )
-    return frame.sort_values(["lift", "baskets"], ascending=False).head(n).reset_index(drop=True)
+    frame = frame.sort_values(["lift", "baskets", "item_a", "item_b"], ascending=[False, False, True, True], kind="stable")
+    return frame.head(n).reset_index(drop=True)

@@ -1,0 +1,455 @@
+"""Frequent itemsets and association rules with the statistics that make rules trustworthy.
+
+Two public functions (a contract: benchmarks and outside checks call them):
+
+- :func:`frequent_itemsets` ``(baskets, min_support, max_len=None, engine="fim")`` -> ``itemset`` (frozenset),
+  ``support``, ``count``;
+- :func:`association_rules` ``(itemsets, n_baskets, min_confidence=0.0, ...)`` -> one row per rule with a
+  single-item consequent: ``antecedent``, ``consequent`` (frozensets), ``support``, ``confidence``, ``lift``,
+  ``leverage``, ``conviction``, ``jaccard``, ``zhang``, ``count``, ``p_value`` (one-sided Fisher exact test of
+  positive association), ``p_adjusted`` (Benjamini-Hochberg or Holm over every rule tested) and ``redundant``
+  (R arules' sense: a more general rule, same consequent and an antecedent that is a proper subset, is at
+  least as confident).
+
+Engines, all giving identical itemsets and counts:
+
+- ``fim`` (default): Christian Borgelt's FP-growth in C (PyPI ``pyfim``, MIT licence);
+- ``mlxtend_fpgrowth``, ``mlxtend_hmine``, ``mlxtend_apriori`` (``low_memory=True``): mlxtend on a sparse
+  basket matrix of the *frequent items only*, so memory follows the frequent items, not the catalogue.
+
+An itemset is frequent when its basket count is at least ``max(ceil(min_support * n_baskets), min_count)``;
+``min_count`` (default 10) is a privacy floor: nothing rarer is ever returned. Empty baskets are skipped and
+counted (``result.attrs["empty_baskets"]``); supports are shares of the non-empty baskets.
+
+Before mining, a cheap exact count of frequent pairs (a sparse matrix product) and of candidate triples
+(triangles among frequent pairs) decides whether the run could blow up: then mining goes level by level and
+stops at ``max_itemsets`` with :class:`TooManyItemsets`, whose message suggests a support that fits.
+"""
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import sparse, stats
+
+ENGINES = ("fim", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori")
+RULE_COLUMNS = [
+    "antecedent", "consequent", "support", "confidence", "lift", "leverage", "conviction", "jaccard", "zhang",
+    "count", "p_value", "p_adjusted", "redundant",
+]
+
+
+class TooManyItemsets(RuntimeError):
+    """Mining stopped at the ``max_itemsets`` cap; the message suggests a support that fits."""
+
+
+def _check(min_support: float, min_count: int, engine: str, max_len: int | None) -> None:
+    if not isinstance(min_support, (int, float)) or not 0 < min_support <= 1:
+        raise ValueError(f"parameter 'min_support': must be in (0, 1], got {min_support!r}")
+    if not isinstance(min_count, (int, np.integer)) or min_count < 0:
+        raise ValueError(f"parameter 'min_count': must be a non-negative integer, got {min_count!r}")
+    if engine not in ENGINES:
+        raise ValueError(f"parameter 'engine': unknown engine {engine!r} (choose from {', '.join(ENGINES)})")
+    if max_len is not None and max_len < 1:
+        raise ValueError(f"parameter 'max_len': must be at least 1, got {max_len!r}")
+
+
+class BasketMatrix:
+    """Baskets encoded once: a CSR 0/1 matrix (non-empty baskets x items) and the item labels."""
+
+    def __init__(self, baskets: Sequence[Sequence[Any]]):
+        lengths = np.fromiter((len(b) for b in baskets), dtype=np.int64, count=len(baskets))
+        if len(baskets) and all(isinstance(b, np.ndarray) for b in baskets):
+            flat = np.concatenate(baskets) if lengths.sum() else np.zeros(0, dtype=object)
+        else:
+            flat = [item for basket in baskets for item in basket]
+        codes, labels = pd.factorize(pd.Series(flat, dtype=object), sort=True)
+        rows = np.repeat(np.arange(len(lengths)), lengths)
+        matrix = sparse.csr_matrix((np.ones(len(codes), np.int8), (rows, codes)), shape=(len(lengths), len(labels)))
+        matrix.sum_duplicates()
+        matrix.data[:] = 1
+        self.empty = int((lengths == 0).sum())
+        self.matrix = matrix[lengths > 0]
+        self.labels = np.asarray(labels, dtype=object)
+
+    @property
+    def n_baskets(self) -> int:
+        return self.matrix.shape[0]
+
+
+def baskets_of(lines: pd.DataFrame, column: str = "item_id") -> list[list[Any]]:
+    """The items of each basket in ``lines`` as lists (fast: one sort, no per-basket Python groupby)."""
+    ordered = lines.sort_values("basket_id", kind="stable")
+    keys = ordered["basket_id"].to_numpy()
+    items = ordered[column].to_numpy(dtype=object).tolist()
+    cuts = [0, *(np.flatnonzero(keys[1:] != keys[:-1]) + 1).tolist(), len(items)]
+    return [items[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
+
+
+_SENTINEL = ("__basket_lab_sentinel__",)
+
+
+def frequent_itemsets(
+    baskets: Iterable[Iterable[Any]],
+    min_support: float,
+    max_len: int | None = None,
+    engine: str = "fim",
+    min_count: int = 10,
+    max_itemsets: int = 2_000_000,
+    seed: int = 0,
+) -> pd.DataFrame:
+    """All itemsets in at least ``max(ceil(min_support * n), min_count)`` of the ``n`` non-empty baskets."""
+    _check(min_support, min_count, engine, max_len)
+    tracts = [b if isinstance(b, (list, tuple)) else list(b) for b in baskets]
+    n_all = len(tracts)
+    tracts = [b for b in tracts if len(b)]
+    n = len(tracts)
+    if n == 0:
+        raise ValueError("no non-empty baskets to mine")
+    threshold = max(math.ceil(min_support * n - 1e-9), min_count, 1)
+    _guard(tracts, threshold, n, max_len, max_itemsets, min_support, seed)
+    if engine == "fim":
+        found = _mine_fim(tracts, threshold, max_len)
+    else:
+        found = _mine_mlxtend(BasketMatrix(tracts), threshold, max_len, engine.split("_", 1)[1])
+    if len(found) > max_itemsets:
+        counts = sorted((c for _, c in found), reverse=True)
+        raise TooManyItemsets(_too_many_message(len(found), max_itemsets, min_support, (counts[max_itemsets - 1] + 1) / n))
+    frame = pd.DataFrame(
+        {
+            "itemset": [frozenset(items) for items, _ in found],
+            "count": np.fromiter((c for _, c in found), dtype=np.int64, count=len(found)),
+        }
+    )
+    frame["support"] = frame["count"] / n
+    frame["length"] = frame["itemset"].map(len)
+    key = frame["itemset"].map(lambda s: "|".join(sorted(map(str, s))))
+    frame = frame.assign(_key=key).sort_values(["length", "count", "_key"], ascending=[True, False, True], kind="stable")
+    frame = frame.drop(columns=["_key"]).reset_index(drop=True)[["itemset", "support", "count", "length"]]
+    frame.attrs.update({"n_baskets": n, "empty_baskets": n_all - n, "min_count_applied": threshold, "engine": engine})
+    return frame
+
+
+def _too_many_message(found: int, cap: int, min_support: float, suggest: float) -> str:
+    return (
+        f"mining stopped: more than {cap:,} frequent itemsets (about {found:,}) at min_support {min_support:g}; "
+        f"raise 'min_support' to about {max(suggest, min_support * 1.5):.2g} or more, lower 'max_len', "
+        "or raise 'max_itemsets'"
+    )
+
+
+def _spectrum(tracts: list, threshold: int, max_len: int | None, stop_above: float) -> int:
+    """Number of frequent itemsets, counted level by level without storing any (pattern spectrum), stopping
+    as soon as the running total passes ``stop_above``."""
+    import fim
+
+    total, size = 0, 1
+    while max_len is None or size <= max_len:
+        spectrum = fim.fpgrowth(tracts + [_SENTINEL], supp=-threshold, zmin=size, zmax=size, report="#")
+        level = int(sum(spectrum.values())) if spectrum else 0
+        if level == 0:
+            break
+        total += level
+        if total > stop_above:
+            break
+        size += 1
+    return total
+
+
+def _guard(tracts: list, threshold: int, n: int, max_len: int | None, cap: int, min_support: float, seed: int) -> None:
+    """Estimate the number of frequent itemsets on a sample of baskets (10% or more, so that the sample's
+    threshold stays at 5 baskets or more), level by level without storing any, and stop before mining if the
+    estimate passes ``cap``, suggesting a support that fits."""
+    scale = min(1.0, max(0.1, 5.0 / threshold))  # the sample's threshold stays at 5 baskets or more
+    if n > 20_000 and scale < 1:
+        rng = np.random.default_rng(seed)
+        sample = [tracts[i] for i in np.sort(rng.choice(n, int(n * scale), replace=False))]
+    else:
+        sample, scale = tracts, 1.0
+    estimate = _spectrum(sample, max(1, int(threshold * scale)), max_len, cap)
+    if estimate <= cap:
+        return
+    support = min_support
+    for _ in range(20):
+        support *= 2
+        if support >= 1 or _spectrum(sample, max(1, int(math.ceil(support * n) * scale)), max_len, cap) <= cap:
+            break
+    raise TooManyItemsets(_too_many_message(estimate, cap, min_support, min(support, 1.0)))
+
+
+def _mine_fim(tracts: list, threshold: int, max_len: int | None) -> list[tuple[tuple[Any, ...], int]]:
+    import fim
+
+    limit = {"zmax": max_len} if max_len else {}
+    # the sentinel transaction keeps fim from dropping items that are in every basket
+    found = fim.fpgrowth(tracts + [_SENTINEL], supp=-threshold, report="a", **limit)
+    return [(items, int(c)) for items, c in found if _SENTINEL[0] not in items]
+
+
+def _mine_mlxtend(data: BasketMatrix, threshold: int, max_len: int | None, algorithm: str) -> list[tuple[tuple[Any, ...], int]]:
+    """mlxtend on a sparse matrix of the frequent items only (all baskets kept, so supports are right)."""
+    from mlxtend import frequent_patterns as fp
+
+    n = data.n_baskets
+    counts = np.asarray(data.matrix.sum(axis=0)).ravel()
+    frequent = np.flatnonzero(counts >= threshold)
+    if len(frequent) == 0:
+        return []
+    pruned = data.matrix[:, frequent].tocsc()
+    frame = pd.DataFrame.sparse.from_spmatrix(pruned.astype(bool), columns=np.arange(len(frequent)))
+    support = threshold / n
+    if algorithm == "fpgrowth":
+        result = fp.fpgrowth(frame, min_support=support, use_colnames=True, max_len=max_len)
+    elif algorithm == "hmine":
+        result = fp.hmine(frame, min_support=support, use_colnames=True, max_len=max_len)
+    else:
+        result = fp.apriori(frame, min_support=support, use_colnames=True, max_len=max_len, low_memory=True)
+    counts = np.rint(result["support"].to_numpy(dtype=np.float64) * n).astype(np.int64)
+    labels = data.labels[frequent]
+    return [(tuple(labels[list(s)]), int(c)) for s, c in zip(result["itemsets"], counts) if c >= threshold]
+
+
+# ----------------------------------------------------------------------------------------------------
+# rules
+# ----------------------------------------------------------------------------------------------------
+
+def adjust_p(p_values: np.ndarray, method: str = "bh") -> np.ndarray:
+    """Benjamini-Hochberg (``bh``, false discovery rate) or Holm (``holm``, family-wise error) adjustment."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    if m == 0:
+        return p
+    order = np.argsort(p, kind="stable")
+    ranked = p[order]
+    if method == "bh":
+        adjusted = np.minimum.accumulate((ranked * m / np.arange(1, m + 1))[::-1])[::-1]
+    elif method == "holm":
+        adjusted = np.maximum.accumulate(ranked * (m - np.arange(m)))
+    else:
+        raise ValueError(f"parameter 'p_adjust': unknown method {method!r} (bh or holm)")
+    out = np.empty(m)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
+def association_rules(
+    itemsets: pd.DataFrame,
+    n_baskets: int,
+    min_confidence: float = 0.0,
+    p_adjust: str = "bh",
+    min_count: int = 10,
+) -> pd.DataFrame:
+    """Rules ``antecedent -> consequent`` (one consequent item) from frequent itemsets.
+
+    Every split of every frequent itemset of two or more items is *tested* (Fisher's exact test, one-sided,
+    positive association) and adjusted over all of them; rules below ``min_confidence`` or ``min_count``
+    baskets are then left out of the result.
+    """
+    if not 0 <= min_confidence <= 1:
+        raise ValueError(f"parameter 'min_confidence': must be in [0, 1], got {min_confidence!r}")
+    if min_count < 0:
+        raise ValueError(f"parameter 'min_count': must be non-negative, got {min_count!r}")
+    count_of = dict(zip(itemsets["itemset"], itemsets["count"]))
+    ante, cons, n_ac, n_a, n_c = [], [], [], [], []
+    for itemset, count in count_of.items():
+        if len(itemset) < 2:
+            continue
+        for item in itemset:
+            antecedent = itemset - {item}
+            consequent = frozenset((item,))
+            if antecedent not in count_of or consequent not in count_of:
+                raise ValueError("itemsets are not downward closed: pass every frequent itemset, not a filtered subset")
+            ante.append(antecedent)
+            cons.append(consequent)
+            n_ac.append(count)
+            n_a.append(count_of[antecedent])
+            n_c.append(count_of[consequent])
+    if not ante:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in RULE_COLUMNS})
+    n = float(n_baskets)
+    n_ac, n_a, n_c = (np.asarray(x, dtype=np.float64) for x in (n_ac, n_a, n_c))
+    s_ac, s_a, s_c = n_ac / n, n_a / n, n_c / n
+    confidence = n_ac / n_a
+    with np.errstate(divide="ignore", invalid="ignore"):
+        conviction = np.where(confidence < 1, (1 - s_c) / (1 - confidence), np.inf)
+        zhang = (s_ac - s_a * s_c) / np.maximum(s_ac * (1 - s_a), s_a * (s_c - s_ac))
+    p_value = stats.hypergeom.sf(n_ac - 1, n_baskets, n_a, n_c)
+    rules = pd.DataFrame(
+        {
+            "antecedent": ante,
+            "consequent": cons,
+            "support": s_ac,
+            "confidence": confidence,
+            "lift": confidence / s_c,
+            "leverage": s_ac - s_a * s_c,
+            "conviction": conviction,
+            "jaccard": n_ac / (n_a + n_c - n_ac),
+            "zhang": np.nan_to_num(zhang, nan=0.0),
+            "count": n_ac.astype(np.int64),
+            "p_value": p_value,
+            "p_adjusted": adjust_p(p_value, p_adjust),
+        }
+    )
+    rules["redundant"] = _redundant(rules)
+    rules = rules[(rules["confidence"] >= min_confidence) & (rules["count"] >= min_count)]
+    # ties broken by the items' names: frozenset order follows string hashes, which differ between runs
+    keys = {"_a": rules["antecedent"].map(lambda x: "|".join(sorted(map(str, x)))),
+            "_c": rules["consequent"].map(lambda x: "|".join(sorted(map(str, x))))}
+    rules = rules.assign(**keys).sort_values(["lift", "count", "_a", "_c"], ascending=[False, False, True, True], kind="stable")
+    rules = rules.drop(columns=list(keys)).reset_index(drop=True)
+    rules.attrs.update({"n_baskets": n_baskets, "tested": len(p_value), "p_adjust": p_adjust})
+    return rules[RULE_COLUMNS]
+
+
+def _redundant(rules: pd.DataFrame) -> np.ndarray:
+    """True where a rule with the same consequent and a proper-subset antecedent is at least as confident."""
+    conf = dict(zip(zip(rules["antecedent"], rules["consequent"]), rules["confidence"]))
+    best_general: dict[tuple[frozenset, frozenset], float] = {}
+    order = np.argsort(rules["antecedent"].map(len).to_numpy(), kind="stable")
+    out = np.zeros(len(rules), dtype=bool)
+    antecedents, consequents, confidences = rules["antecedent"].to_numpy(), rules["consequent"].to_numpy(), rules["confidence"].to_numpy()
+    for i in order:
+        a, c = antecedents[i], consequents[i]
+        best = -np.inf
+        if len(a) > 1:
+            for item in a:
+                sub = (a - {item}, c)
+                best = max(best, conf.get(sub, -np.inf), best_general.get(sub, -np.inf))
+        best_general[(a, c)] = best
+        out[i] = best >= confidences[i]
+    return out
+
+
+def rules_to_csv_frame(rules: pd.DataFrame) -> pd.DataFrame:
+    out = rules.copy()
+    for col in ("antecedent", "consequent"):
+        out[col] = out[col].map(lambda s: "|".join(sorted(map(str, s))))
+    return out
+
+
+def itemsets_to_csv_frame(itemsets: pd.DataFrame) -> pd.DataFrame:
+    out = itemsets.copy()
+    out["itemset"] = out["itemset"].map(lambda s: "|".join(sorted(map(str, s))))
+    return out
+
+
+def filter_funnel(rules: pd.DataFrame, n_itemsets: int, alpha: float = 0.05, min_confidence: float = 0.0) -> pd.DataFrame:
+    """How many rules survive each filter in turn: support (all candidate rules), confidence, significance,
+    non-redundancy. ``rules`` must be the unfiltered result (``min_confidence=0``)."""
+    steps = [("frequent itemsets (support, count floor)", n_itemsets), ("candidate rules", len(rules))]
+    kept = rules[rules["confidence"] >= min_confidence]
+    steps.append((f"confidence >= {min_confidence:g}", len(kept)))
+    kept = kept[kept["p_adjusted"] < alpha]
+    steps.append((f"significant (adjusted p < {alpha:g})", len(kept)))
+    kept = kept[~kept["redundant"]]
+    steps.append(("non-redundant", len(kept)))
+    return pd.DataFrame(steps, columns=["filter", "remaining"])
+
+
+def level_lift_matrix(baskets_level: Sequence[np.ndarray], top: int = 20, min_count: int = 10) -> pd.DataFrame:
+    """Lift between the ``top`` most common labels (e.g. categories) from basket co-occurrence; pairs seen
+    in fewer than ``min_count`` baskets are NaN (privacy floor)."""
+    data = BasketMatrix(baskets_level)
+    counts = np.asarray(data.matrix.sum(axis=0)).ravel()
+    keep = np.argsort(-counts, kind="stable")[:top]
+    sub = data.matrix[:, keep].astype(np.float64).tocsc()
+    both = (sub.T @ sub).toarray()
+    n = data.n_baskets
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lift = both * n / np.outer(counts[keep], counts[keep])
+    lift[both < min_count] = np.nan
+    np.fill_diagonal(lift, np.nan)
+    labels = data.labels[keep]
+    return pd.DataFrame(lift, index=labels, columns=labels)
+
+
+def strong_itemsets(rules: pd.DataFrame, alpha: float = 0.05, min_lift: float = 3.0) -> set[frozenset]:
+    """Itemsets whose every rule (each item as the consequent of the others) is significant with lift >=
+    ``min_lift``, kept only when no larger such itemset contains them. A popular item that merely rides
+    along with a real pair fails the rule pair -> popular item (lift near 1), so it is not reported."""
+    good = (rules["p_adjusted"] < alpha) & (rules["lift"] >= min_lift)
+    itemset = [a | c for a, c in zip(rules["antecedent"], rules["consequent"])]
+    table = pd.DataFrame({"itemset": itemset, "good": good.to_numpy()})
+    all_good = table.groupby("itemset")["good"].agg(["all", "size"])
+    found = {s for s, row in all_good.iterrows() if row["all"] and row["size"] == len(s)}
+    return {s for s in found if not any(s < other for other in found)}
+
+
+def recover_planted(rules: pd.DataFrame, planted: Iterable[Iterable[Any]], alpha: float = 0.05,
+                    min_lift: float = 3.0) -> dict[str, Any]:
+    """Precision and recall of planted associations (synthetic ground truth) among :func:`strong_itemsets`.
+
+    ``rules`` must be unfiltered (every rule of every frequent itemset, ``min_confidence=0``)."""
+    found = strong_itemsets(rules, alpha, min_lift)
+    truth = {frozenset(p) for p in planted}
+    hits = found & truth
+    return {
+        "planted": len(truth),
+        "discovered": len(found),
+        "recovered": len(hits),
+        "precision": len(hits) / len(found) if found else 0.0,
+        "recall": len(hits) / len(truth) if truth else 1.0,
+        "missed": sorted("|".join(sorted(map(str, p))) for p in truth - found),
+        "spurious": sorted("|".join(sorted(map(str, p))) for p in found - truth),
+    }
+
+
+class Mined:
+    """Itemsets and rules of one level, mined with the run's parameters, and the views the report needs."""
+
+    def __init__(self, baskets: Sequence[Sequence[Any]], min_support: float, params: Mapping[str, Any]):
+        self.params = params
+        self.itemsets = frequent_itemsets(
+            baskets, min_support, max_len=params.get("max_len") or None, engine=params.get("mining_engine", "fim"),
+            min_count=params.get("min_count", 10), max_itemsets=params.get("max_itemsets", 2_000_000),
+            seed=params.get("seed", 0),
+        )
+        self.n_baskets = self.itemsets.attrs["n_baskets"]
+        self.rules = association_rules(self.itemsets, self.n_baskets, 0.0, params.get("p_adjust", "bh"), params.get("min_count", 10))
+        alpha, min_confidence = params.get("alpha", 0.05), params.get("min_confidence", 0.0)
+        self.rules["trusted"] = (
+            (self.rules["confidence"] >= min_confidence) & (self.rules["p_adjusted"] < alpha) & ~self.rules["redundant"]
+        )
+        self.funnel = filter_funnel(self.rules, len(self.itemsets), alpha, min_confidence)
+
+    @property
+    def trusted(self) -> pd.DataFrame:
+        return self.rules[self.rules["trusted"]].reset_index(drop=True)
+
+    def top(self, names: pd.Series | None = None, n: int = 15, categories: pd.Series | None = None) -> pd.DataFrame:
+        """The strongest trustworthy rules by lift, with names, for display. With ``categories`` (item ->
+        category), only rules whose consequent is in a category none of the antecedent's items share:
+        cross-category suggestions rather than flavours of one product."""
+        top = self.trusted
+        if categories is not None:
+            other = [categories.get(next(iter(c))) not in {categories.get(i) for i in a}
+                     for a, c in zip(top["antecedent"], top["consequent"])]
+            top = top[np.asarray(other, dtype=bool)]
+        top = top.head(n).copy()
+        label = (lambda s: " + ".join(str(names.get(i, i)) for i in sorted(s))) if names is not None else (lambda s: " + ".join(map(str, sorted(s))))
+        top.insert(0, "if the basket has", top["antecedent"].map(label))
+        top.insert(1, "it also has", top["consequent"].map(label))
+        return top[["if the basket has", "it also has", "count", "support", "confidence", "lift", "p_adjusted"]]
+
+
+def category_baskets(lines: pd.DataFrame, catalogue: pd.DataFrame | None) -> list[list[Any]] | None:
+    """Baskets as sets of product categories, or None where the data has no finer level than categories."""
+    if catalogue is None or "product_category" not in catalogue:
+        return None
+    category = lines["item_id"].map(catalogue.set_index("item_id")["product_category"])
+    if category.isna().all() or (category == lines["item_id"]).all():
+        return None
+    return baskets_of(lines.assign(product_category=category).dropna(subset=["product_category"]), "product_category")
+
+
+def pair_lifts(itemsets: pd.DataFrame, n_baskets: int) -> pd.DataFrame:
+    """Every frequent pair with its basket count and lift, from the frequent itemsets."""
+    count = dict(zip(itemsets["itemset"], itemsets["count"]))
+    rows = []
+    for itemset, c in count.items():
+        if len(itemset) == 2:
+            a, b = sorted(itemset, key=str)
+            rows.append((a, b, c, c * n_baskets / (count[frozenset((a,))] * count[frozenset((b,))])))
+    return pd.DataFrame(rows, columns=["item_a", "item_b", "count", "lift"])

@@ -1,0 +1,105 @@
+"""ALS and BPR over implicit: weighting, fold-in, cold items, bad settings, and learning real structure."""
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import sparse
+
+from shared import config, evaluate, synthetic
+from shared.config import ParameterError
+from shared.models import factorization, make, recommend
+from shared.models.base import Interactions
+
+
+@pytest.fixture(scope="module")
+def shop():
+    gen = synthetic.generate(400, 150, 10, seed=3, noise=0.0)
+    item_ids = np.sort(gen.lines["item_id"].unique())
+    return gen, Interactions.from_lines(gen.lines, item_ids)
+
+
+def small(**kw):
+    return {**config.load("smoke"), "als_factors": 16, "bpr_factors": 16, "bpr_iterations": 30, **kw}
+
+
+def test_bm25_weighting_by_hand():
+    counts = sparse.csr_matrix(np.array([[2, 0, 1], [0, 1, 0]], dtype=np.float32))
+    w = factorization.Weighting("bm25", k1=100, b=0.8).fit(counts)
+    idf = np.log(2 / (1 + np.array([1, 1, 1])))
+    assert w.idf.tolist() == pytest.approx(np.clip(idf, 0, None).tolist())
+    counts3 = sparse.csr_matrix(np.array([[2, 0, 1], [0, 1, 0], [0, 0, 1]], dtype=np.float32))
+    w = factorization.Weighting("bm25").fit(counts3)
+    out = w(counts3).toarray()
+    avg = 5 / 3
+    norm0 = 100 * (1 - 0.8 + 0.8 * 3 / avg)
+    idf0 = np.log(3 / 2)
+    assert out[0, 0] == pytest.approx(2 * 101 / (norm0 + 2) * idf0, rel=1e-5)
+    assert factorization.Weighting("log")(counts).toarray()[0, 0] == pytest.approx(np.log1p(2))
+    with pytest.raises(ParameterError, match="mf_weighting"):
+        factorization.Weighting("tfidf")
+
+
+def test_als_fold_in_matches_training_factors(shop):
+    gen, train = shop
+    als = make("als", small(als_iterations=20)).fit(train)
+    rows = als.weighting(train.customers[:20])
+    folded = als.user_vectors(rows)
+    trained = np.asarray(als.model.user_factors[:20])
+    # the last half-step updates items after users, so folded and trained vectors are close, not equal
+    cos = np.einsum("ij,ij->i", folded, trained) / (np.linalg.norm(folded, axis=1) * np.linalg.norm(trained, axis=1))
+    assert np.median(cos) > 0.95
+    assert len(als.curve) == 20 and als.curve[-1][2] < als.curve[0][2]  # the training loss falls
+
+
+@pytest.mark.parametrize("name", ["als", "bpr"])
+def test_models_learn_the_planted_structure(shop, name):
+    """Planted pairs: with one item in the basket, the partner must rank near the top."""
+    gen, train = shop
+    model = make(name, small(bpr_iterations=100)).fit(train)
+    index = {x: i for i, x in enumerate(train.item_ids)}
+    pairs = gen.patterns[gen.patterns["kind"] == "pair"]["items"]
+    ranks = []
+    for a, b in pairs:
+        recs = recommend(model, [np.zeros(0, int)], [np.array([index[a]])], k=train.n_items)[0]
+        ranks.append(int(np.flatnonzero(recs == index[b])[0]))
+    assert np.median(ranks) < 15, ranks  # of 150 items
+
+
+def test_new_customers_are_served_and_cold_items_fall_back(shop):
+    gen, train = shop
+    counts = train.item_basket_counts
+    threshold = int(np.sort(counts)[10]) + 1  # at least ten cold items
+    model = make("als", small(mf_min_item_count=threshold)).fit(train)
+    assert model.cold.sum() >= 10
+    scores = model.score([np.array([0, 1, 2]), np.zeros(0, int)], [np.zeros(0, int), np.zeros(0, int)])
+    assert np.isfinite(scores).all()
+    for row in scores:
+        assert row[model.cold].max() < row[~model.cold].min()
+
+
+def test_bad_settings_name_the_parameter(shop):
+    _, train = shop
+    with pytest.raises(ParameterError, match="als_factors"):
+        make("als", small(als_factors=0))
+    with pytest.raises(ParameterError, match="bpr_learning_rate"):
+        make("bpr", small(bpr_learning_rate=-1.0))
+    with pytest.raises(ParameterError, match="als_factors"):
+        config.load("smoke", overrides=["als_factors=0"])
+    empty = Interactions(train.item_ids, train.customer_ids, train.baskets, sparse.csr_matrix(train.customers.shape),
+                         train.basket_customer, train.lines)
+    with pytest.raises(ParameterError, match="no training interactions"):
+        make("als", small()).fit(empty)
+    if not factorization._gpu_available():
+        with pytest.raises(ParameterError, match="mf_use_gpu"):
+            make("als", small(mf_use_gpu=True))
+
+
+def test_agreement_with_lift_and_factor_map(shop):
+    gen, train = shop
+    als = make("als", small()).fit(train)
+    pairs = pd.DataFrame({"item_a": [train.item_ids[0], train.item_ids[1]], "item_b": [train.item_ids[2], train.item_ids[3]],
+                          "lift": [2.0, 1.0]})
+    scored, summary = factorization.agreement_with_lift(als, pairs, train.item_ids)
+    assert len(scored) == summary["pairs"] == 2 and scored["cosine"].between(-1, 1).all()
+    coords = factorization.factor_map(als, np.arange(30))
+    assert coords.shape == (30, 2)
+    assert np.allclose(coords.mean(axis=0), 0, atol=1e-8)
