@@ -108,7 +108,7 @@ def evaluate(
             recs = {}
             for task, queries in tasks.items():
                 t0 = time.perf_counter()
-                recs[task] = recommend(model, queries.histories, queries.contexts, max(ks))
+                recs[task] = recommend(model, queries.histories, queries.contexts, max(ks), breaks=queries.history_breaks)
                 timings.append({"model": name, "task": task, "fit_s": round(fit_seconds, 2),
                                 "score_s": round(time.perf_counter() - t0, 2), "queries": len(queries)})
         except Exception as exc:  # a broken model must not stop the others

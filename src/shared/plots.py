@@ -307,3 +307,36 @@ def factor_map(coords: np.ndarray, groups: pd.Series, title: str = "ALS item fac
     ax.legend(fontsize=8, markerscale=2)
     ax.set(xlabel="component 1", ylabel="component 2", title=title)
     return fig
+
+
+# ----------------------------------------------------------------------------------------------------
+# SASRec (notebook 04)
+# ----------------------------------------------------------------------------------------------------
+
+def training_history(history: pd.DataFrame, title: str = "SASRec training") -> plt.Figure:
+    fig, ax = plt.subplots(figsize=(7.5, 3.6))
+    ax.plot(history["epoch"], history["loss"], marker="o", color=PALETTE[0], label="training loss")
+    ax.set(xlabel="epoch", ylabel="training loss (cross-entropy)", title=title)
+    if "val_ndcg@10" in history:
+        other = ax.twinx()
+        other.plot(history["epoch"], history["val_ndcg@10"], marker="s", color=PALETTE[1], label="validation NDCG@10")
+        other.set_ylabel("validation NDCG@10")
+        other.grid(False)
+        best = history.loc[history["val_ndcg@10"].idxmax()]
+        other.axvline(best["epoch"], color=PALETTE[1], ls=":", lw=1)
+        fig.legend(loc="upper center", ncol=2, fontsize=8, bbox_to_anchor=(0.5, 0.9))
+    return fig
+
+
+def attention(weights: np.ndarray, labels: list[str], baskets: np.ndarray, rows: list[str], title: str) -> plt.Figure:
+    """Attention of the last position over the sequence (one row per block and head); red lines part baskets."""
+    fig, ax = plt.subplots(figsize=(max(7, 0.28 * len(labels) + 2), 0.5 * len(weights) + 2.6))
+    image = ax.imshow(weights, aspect="auto", cmap="Blues")
+    for start in np.flatnonzero(np.diff(baskets) != 0) + 0.5:
+        ax.axvline(start, color=PALETTE[3], lw=0.8)
+    ax.set_xticks(range(len(labels)), [lab[:18] for lab in labels], rotation=80, fontsize=6.5)
+    ax.set_yticks(range(len(weights)), rows, fontsize=7)
+    ax.grid(False)
+    fig.colorbar(image, ax=ax, label="attention weight", shrink=0.8)
+    ax.set_title(title)
+    return fig

@@ -116,25 +116,52 @@ def similar_items_table(model, item_ids: np.ndarray, names: pd.Series, items: Se
     return pd.DataFrame(rows)
 
 
-def partners_side_by_side(similar: pd.DataFrame, pairs: pd.DataFrame, names: pd.Series, items: Sequence[int],
-                          item_ids: np.ndarray, n: int = 5) -> pd.DataFrame:
-    """For each item: its ``n`` nearest items by factors next to its ``n`` highest-lift rule partners."""
+def partners_table(items: Sequence[int], item_ids: np.ndarray, names: pd.Series, n: int = 5,
+                   pairs: pd.DataFrame | None = None, similar: pd.DataFrame | None = None,
+                   raised: dict[int, list[tuple[int, float]]] | None = None) -> pd.DataFrame:
+    """Side by side for each item index: its highest-lift rule partners (``pairs``: item_a, item_b, lift),
+    its nearest items by ALS factors (``similar``: item_id, similar_item_id, cosine) and the items SASRec
+    most raises as next purchase (``raised``: item index -> [(item index, log-probability gain)])."""
+    def name(item_id):
+        return names.get(item_id, item_id)
+
     rows = []
     for item in items:
         item_id = item_ids[item]
-        near = similar[similar["item_id"] == item_id].head(n)
-        mine = pairs[(pairs["item_a"] == item_id) | (pairs["item_b"] == item_id)].sort_values("lift", ascending=False).head(n)
-        partners = [b if a == item_id else a for a, b in zip(mine["item_a"], mine["item_b"])]
+        columns: dict[str, list[str]] = {}
+        if pairs is not None:
+            mine = pairs[(pairs["item_a"] == item_id) | (pairs["item_b"] == item_id)].sort_values("lift", ascending=False).head(n)
+            columns["top rule partner (lift)"] = [f"{name(b if a == item_id else a)} ({lift:.1f})"
+                                                  for a, b, lift in zip(mine["item_a"], mine["item_b"], mine["lift"])]
+        if similar is not None:
+            near = similar[similar["item_id"].astype(str) == str(item_id)].head(n)
+            columns["nearest by ALS factors (cosine)"] = [f"{name(o)} ({c:.2f})" for o, c in zip(near["similar_item_id"], near["cosine"])]
+        if raised is not None:
+            columns["SASRec raises most (log-prob gain)"] = [f"{name(item_ids[o])} ({g:+.1f})" for o, g in raised.get(int(item), [])[:n]]
         for rank in range(n):
-            rows.append({
-                "product": names.get(item_id, item_id) if rank == 0 else "",
-                "rank": rank + 1,
-                "nearest by ALS factors": near["similar_name"].iloc[rank] if rank < len(near) else "",
-                "cosine": near["cosine"].iloc[rank] if rank < len(near) else np.nan,
-                "top rule partner": names.get(partners[rank], partners[rank]) if rank < len(partners) else "",
-                "lift": mine["lift"].iloc[rank] if rank < len(mine) else np.nan,
-            })
+            row = {"product": name(item_id) if rank == 0 else "", "rank": rank + 1}
+            row.update({col: (values[rank] if rank < len(values) else "") for col, values in columns.items()})
+            rows.append(row)
     return pd.DataFrame(rows)
+
+
+def prediction_table(top: np.ndarray, item_ids: np.ndarray, names: pd.Series, history: np.ndarray, target: np.ndarray) -> pd.DataFrame:
+    """A top-k list with names: bought before by the customer? in the basket they actually bought next?"""
+    shown = top[top >= 0]
+    return pd.DataFrame({
+        "rank": np.arange(1, len(shown) + 1),
+        "product": [names.get(item_ids[i], item_ids[i]) for i in shown],
+        "bought before": np.isin(shown, history),
+        "in the actual next basket": np.isin(shown, target),
+    })
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"item_id": str, "similar_item_id": str})
+
+
+def checkpoint_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "data" / "sasrec.pt"
 
 
 def tuned_path(run_dir: str | Path) -> Path:

@@ -151,6 +151,7 @@ class Queries:
     history_baskets: np.ndarray  # number of fit-period baskets of the customer
     contexts: list[np.ndarray]  # items already in the basket (empty for next_basket)
     targets: list[np.ndarray]  # the items to predict
+    history_breaks: list[np.ndarray] | None = None  # positions in each history where a new basket starts
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -161,6 +162,7 @@ class Queries:
         return Queries(
             self.task, self.customer_id[index], self.basket_id[index], pick(self.histories),
             self.history_baskets[index], pick(self.contexts), pick(self.targets),
+            pick(self.history_breaks) if self.history_breaks is not None else None,
         )
 
     def repeat_mask(self) -> list[np.ndarray]:
@@ -189,7 +191,10 @@ def build_tasks(
     index = pd.Index(item_ids)
     fit = lines[lines["split"].isin(fit_parts(target))].sort_values([order, "basket_id", "item_id"], kind="stable")
     fit_codes = index.get_indexer(fit["item_id"])
-    histories = {c: fit_codes[idx] for c, idx in fit.groupby("customer_id", sort=False).indices.items()}
+    fit_baskets = pd.factorize(fit["basket_id"])[0]
+    groups = fit.groupby("customer_id", sort=False).indices
+    histories = {c: fit_codes[idx] for c, idx in groups.items()}
+    breaks = {c: np.flatnonzero(np.diff(fit_baskets[idx]) != 0) + 1 for c, idx in groups.items()}
     n_baskets = fit.groupby("customer_id")["basket_id"].nunique()
     empty = np.zeros(0, dtype=np.int64)
 
@@ -211,6 +216,7 @@ def build_tasks(
             history_baskets=n_baskets.reindex(customers).fillna(0).astype(int).to_numpy(),
             contexts=contexts,
             targets=targets,
+            history_breaks=[breaks.get(c, empty) for c in customers],
         )
 
     multi = np.array([i for i, items in enumerate(basket_items) if len(items) >= 2], dtype=int)

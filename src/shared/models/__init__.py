@@ -26,7 +26,14 @@ MODELS: dict[str, Callable[[Mapping[str, Any]], Recommender]] = {
     ),
     "als": make_als,
     "bpr": make_bpr,
+    "sasrec": lambda p: _sasrec(p),
 }
+
+
+def _sasrec(params: Mapping[str, Any]) -> Recommender:
+    from ..train import SASRecRecommender  # torch is imported only when SASRec is used
+
+    return SASRecRecommender(params)
 
 
 def check_names(names) -> None:

@@ -81,17 +81,26 @@ def recommend(
     k: int,
     exclude_context: bool = True,
     batch_size: int = 1024,
+    breaks: Sequence[np.ndarray] | None = None,
 ) -> np.ndarray:
     """Top-k item indices per query (queries x k, -1 where fewer than k items have a finite score).
 
     Items already in the query's context are never recommended; items of the history may be (repeat
-    purchases are most of grocery shopping). Scoring runs in batches of ``batch_size`` queries.
+    purchases are most of grocery shopping). Scoring runs in batches of ``batch_size`` queries. Models that
+    read basket boundaries (``uses_basket_breaks``) get ``breaks``: where each history's baskets start.
     """
+    with_breaks = getattr(model, "uses_basket_breaks", False)
+    if with_breaks and breaks is None:
+        raise ValueError(f"{model.name} needs the basket boundaries of the histories (breaks)")
     n = len(histories)
     out = np.full((n, k), -1, dtype=np.int64)
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        scores = np.array(model.score(histories[start:stop], contexts[start:stop]), dtype=np.float32, copy=True)
+        if with_breaks:
+            raw = model.score(histories[start:stop], contexts[start:stop], breaks=breaks[start:stop])
+        else:
+            raw = model.score(histories[start:stop], contexts[start:stop])
+        scores = np.array(raw, dtype=np.float32, copy=True)
         if scores.ndim != 2 or scores.shape[0] != stop - start:
             raise ValueError(f"{model.name}.score returned shape {scores.shape} for {stop - start} queries")
         scores[~np.isfinite(scores)] = -np.inf

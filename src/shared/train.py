@@ -1,0 +1,408 @@
+"""Training SASRec (``shared.models.sasrec``) on purchase sequences, and its place in the model protocol.
+
+- Sequences: each customer's fit-period baskets in time order; customers with fewer than two baskets are
+  skipped and counted. Every epoch shuffles the items inside each basket (they have no order) and cuts each
+  customer's sequence into up to ``sasrec_windows`` windows of ``sasrec_max_len`` tokens, newest first. The
+  newest window ends where a query does (queries are right-aligned, asked at the last position): at the end
+  of the second-to-last basket (next-basket question) or inside the last one (completion question).
+- Targets: at every token, the rest of its basket (flag *continue*); at a basket's last token, the next
+  basket (flag *next*). A position with several target items averages their cross-entropy.
+- Loss: full softmax cross-entropy over the catalogue while it has at most ``sasrec_max_full_softmax``
+  items (``sasrec_loss: auto`` or ``full``), else sampled softmax over the batch's targets plus
+  ``sasrec_negatives`` shared uniform negatives (``sampled``).
+- AdamW with linear warm-up, gradient clipping at 1, early stopping on validation NDCG@10 (mean of the two
+  tasks) with the best weights kept; seeded and deterministic on CPU; a tqdm bar with loss and throughput;
+  device ``auto`` picks CUDA when present.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+import pandas as pd
+import torch
+from torch.nn import functional as F
+from tqdm.auto import tqdm
+
+from . import metrics
+from .config import ParameterError
+from .models.base import Interactions, popularity_tiebreak, recommend
+from .models.sasrec import CONTINUE, NEXT, SASRec, SASRecConfig, encode, prefix_counts, split_baskets
+
+
+@dataclass
+class TrainSettings:
+    epochs: int = 20
+    batch_size: int = 64
+    learning_rate: float = 1e-3
+    weight_decay: float = 0.01
+    warmup_steps: int = 100
+    clip: float = 1.0
+    patience: int = 3
+    loss: str = "auto"
+    max_full_softmax: int = 50_000
+    negatives: int = 2048
+    windows: int = 3
+    max_targets: int = 30
+    eval_queries: int = 1000
+    seed: int = 42
+    device: str = "auto"
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "TrainSettings":
+        keys = {f: f"sasrec_{f}" for f in cls.__dataclass_fields__ if f != "seed"}
+        values = {f: params[k] for f, k in keys.items() if k in params}
+        return cls(seed=params.get("seed", 42), **values)
+
+
+@dataclass
+class TrainResult:
+    model: SASRec
+    history: pd.DataFrame  # epoch, loss, validation ndcg@10, seconds, tokens/s
+    best_epoch: int
+    skipped_customers: int
+    loss: str
+    device: str
+    item_ids: np.ndarray = field(default_factory=lambda: np.zeros(0))
+
+
+def model_config(params: Mapping[str, Any], n_items: int) -> SASRecConfig:
+    return SASRecConfig(
+        n_items=n_items, max_len=params.get("sasrec_max_len", 50), dim=params.get("sasrec_dim", 64),
+        heads=params.get("sasrec_heads", 2), blocks=params.get("sasrec_blocks", 2), dropout=params.get("sasrec_dropout", 0.2),
+    )
+
+
+def pick_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ParameterError("parameter 'sasrec_device': cuda was asked for but CUDA is not available")
+    return torch.device(name)
+
+
+def choose_loss(settings: TrainSettings, n_items: int) -> str:
+    if settings.loss not in ("auto", "full", "sampled"):
+        raise ParameterError(f"parameter 'sasrec_loss': unknown loss {settings.loss!r} (auto, full or sampled)")
+    if settings.loss == "full" and n_items > settings.max_full_softmax:
+        raise ParameterError(
+            f"the catalogue has {n_items:,} items, too many for full softmax (parameter 'sasrec_max_full_softmax' = "
+            f"{settings.max_full_softmax:,}): set 'sasrec_loss' to sampled or auto, or raise 'sasrec_max_full_softmax'"
+        )
+    if settings.loss == "sampled" and settings.negatives < 1:
+        raise ParameterError("parameter 'sasrec_negatives' must be at least 1 for sampled softmax")
+    if settings.loss == "auto":
+        return "full" if n_items <= settings.max_full_softmax else "sampled"
+    return settings.loss
+
+
+def customer_baskets(train: Interactions) -> tuple[list[list[np.ndarray]], int]:
+    """Each customer's fit-period baskets (item indices) in time order; customers with < 2 baskets skipped."""
+    lines = train.lines
+    order = "timestamp" if "timestamp" in lines else "sequence"
+    ordered = lines.sort_values([order, "basket_id", "item_id"], kind="stable")
+    items = pd.Index(train.item_ids).get_indexer(ordered["item_id"])
+    basket_codes = pd.factorize(ordered["basket_id"])[0]
+    sequences, skipped = [], 0
+    for _, idx in ordered.groupby("customer_id", sort=True).indices.items():
+        codes = basket_codes[idx]
+        cuts = np.flatnonzero(np.diff(codes) != 0) + 1
+        baskets = np.split(items[idx], cuts)
+        if len(baskets) < 2:
+            skipped += 1
+            continue
+        sequences.append(baskets)
+    return sequences, skipped
+
+
+def make_windows(sequences: Sequence[list[np.ndarray]], max_len: int, windows: int, max_targets: int,
+                 rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """One epoch of training windows: tokens, recency, flags (N x L) and targets (N x L x max_targets, -1 pad)."""
+    all_tokens, all_recency, all_flags, all_targets = [], [], [], []
+    for baskets in sequences:
+        shuffled = [rng.permutation(b) for b in baskets]
+        flat = np.concatenate(shuffled)
+        basket_of = np.concatenate([np.full(len(b), i) for i, b in enumerate(shuffled)])
+        starts = np.cumsum([0] + [len(b) for b in shuffled])
+        # the newest window ends where a query would: half the time at the end of the second-to-last basket
+        # (its last position asks for the next basket), otherwise inside the last basket (it asks for the rest)
+        last = len(shuffled[-1])
+        cut = 0 if last == 1 or rng.random() < 0.5 else int(rng.integers(1, last))
+        newest_end = starts[-2] + cut
+        for w in range(windows):
+            end = newest_end - w * max_len
+            if end <= 1:
+                break
+            start = max(0, end - max_len)
+            tokens = np.zeros(max_len, np.int64)
+            recency = np.zeros(max_len, np.int64)
+            flags = np.zeros(max_len, np.int64)
+            targets = np.full((max_len, max_targets), -1, np.int64)
+            offset = max_len - (end - start)
+            last_basket = basket_of[end - 1]
+            for j, p in enumerate(range(start, end)):
+                b = basket_of[p]
+                tokens[offset + j] = flat[p] + 1
+                recency[offset + j] = last_basket - b
+                if p == starts[b + 1] - 1:  # last token of its basket: predict the next basket
+                    flags[offset + j] = NEXT
+                    wanted = shuffled[b + 1] if b + 1 < len(shuffled) else flat[:0]
+                else:
+                    flags[offset + j] = CONTINUE
+                    wanted = flat[p + 1 : starts[b + 1]]
+                if len(wanted) > max_targets:
+                    wanted = rng.choice(wanted, max_targets, replace=False)
+                targets[offset + j, : len(wanted)] = wanted
+            all_tokens.append(tokens)
+            all_recency.append(recency)
+            all_flags.append(flags)
+            all_targets.append(targets)
+    return np.stack(all_tokens), np.stack(all_recency), np.stack(all_flags), np.stack(all_targets)
+
+
+def batch_loss(model: SASRec, tokens, recency, flags, targets, loss: str, negatives: int, generator: torch.Generator) -> torch.Tensor:
+    hidden, _ = model.hidden(tokens, recency)
+    has = targets[..., 0] >= 0
+    t = targets[has]
+    valid = t >= 0
+    if loss == "full":
+        candidates = torch.arange(model.config.n_items, device=t.device)
+    else:
+        sampled = torch.randint(0, model.config.n_items, (negatives,), generator=generator).to(t.device)
+        candidates = torch.unique(torch.cat([t[valid], sampled]))
+    seen = prefix_counts(tokens, candidates + 1, has)
+    logp = F.log_softmax(model.logits(hidden[has], flags[has], candidates + 1, seen=seen), dim=-1)
+    picked = logp.gather(1, torch.searchsorted(candidates, t.clamp(min=0)))
+    per_position = (picked * valid).sum(1) / valid.sum(1)
+    return -per_position.mean()
+
+
+class SequenceScorer:
+    """Scores queries with a trained SASRec: history baskets (+ the basket context) -> catalogue logits."""
+
+    def __init__(self, model: SASRec, device: torch.device, fallback: np.ndarray, batch_size: int = 256):
+        self.model, self.device, self.fallback, self.batch_size = model, device, fallback, batch_size
+
+    def sequences(self, histories, contexts, breaks, flip_flags: bool = False):
+        length = self.model.config.max_len
+        tokens = np.zeros((len(histories), length), np.int64)
+        recency = np.zeros_like(tokens)
+        flags = np.zeros(len(histories), np.int64)
+        for i, (h, c, b) in enumerate(zip(histories, contexts, breaks)):
+            baskets = split_baskets(h, b)
+            if len(c):
+                baskets = baskets + [np.asarray(c, dtype=np.int64)]
+                flags[i] = CONTINUE
+            else:
+                flags[i] = NEXT
+            tokens[i], recency[i] = encode(baskets, length)
+        return tokens, recency, flags
+
+    @torch.no_grad()
+    def score(self, histories, contexts, breaks) -> np.ndarray:
+        self.model.eval()
+        tokens, recency, flags = self.sequences(histories, contexts, breaks)
+        out = np.empty((len(tokens), self.model.config.n_items), dtype=np.float32)
+        for start in range(0, len(tokens), self.batch_size):
+            sl = slice(start, start + self.batch_size)
+            logits = self.model(torch.from_numpy(tokens[sl]).to(self.device), torch.from_numpy(recency[sl]).to(self.device),
+                                torch.from_numpy(flags[sl]).to(self.device))
+            out[sl] = logits.float().cpu().numpy()
+        empty = ~(tokens != 0).any(axis=1)
+        out[empty] = self.fallback  # nothing known about the customer yet: popularity
+        return out
+
+
+def validation_ndcg(scorer: SequenceScorer, validation: Mapping[str, Any], k: int = 10) -> float:
+    values = []
+    for queries in validation.values():
+        shown = recommend(_Adapter(scorer), queries.histories, queries.contexts, k, breaks=queries.history_breaks)
+        values.append(float(metrics.ranking(shown, queries.targets, k)["ndcg"].mean()))
+    return float(np.mean(values))
+
+
+class _Adapter:
+    name = "sasrec"
+    uses_basket_breaks = True
+
+    def __init__(self, scorer: SequenceScorer):
+        self.scorer = scorer
+
+    def score(self, histories, contexts, breaks):
+        return self.scorer.score(histories, contexts, breaks)
+
+
+def fit_sasrec(train: Interactions, params: Mapping[str, Any], validation: Mapping[str, Any] | None = None,
+               epochs: int | None = None, progress: bool = True) -> TrainResult:
+    """Train SASRec on ``train``; with ``validation`` (task -> Queries), stop early on NDCG@10."""
+    settings = TrainSettings.from_params(params)
+    if epochs is not None:
+        settings.epochs = epochs
+    torch.manual_seed(settings.seed)
+    rng = np.random.default_rng(settings.seed)
+    generator = torch.Generator().manual_seed(settings.seed)
+    device = pick_device(settings.device)
+    if device.type == "cpu":
+        torch.use_deterministic_algorithms(True)
+    loss_kind = choose_loss(settings, train.n_items)
+    sequences, skipped = customer_baskets(train)
+    if not sequences:
+        raise ValueError("no customer has two or more baskets in the fit period: nothing to train SASRec on")
+    config = model_config(params, train.n_items)
+    model = SASRec(config).to(device)
+    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / max(settings.warmup_steps, 1)))
+    fallback = np.log(popularity_tiebreak(train) + 1e-6).astype(np.float32)
+    scorer = SequenceScorer(model, device, fallback)
+    if validation is not None and settings.eval_queries:
+        validation = {t: q.subset(np.sort(np.random.default_rng(settings.seed).choice(len(q), min(len(q), settings.eval_queries), replace=False)))
+                      for t, q in validation.items() if len(q)}
+
+    rows, best, best_state, best_epoch, waited = [], -math.inf, None, settings.epochs, 0
+    bar = tqdm(range(1, settings.epochs + 1), desc="sasrec", disable=not progress)
+    for epoch in bar:
+        model.train()
+        tokens, recency, flags, targets = make_windows(sequences, config.max_len, settings.windows, settings.max_targets, rng)
+        order = rng.permutation(len(tokens))
+        started, total, seen = time.perf_counter(), 0.0, 0
+        for start in range(0, len(order), settings.batch_size):
+            idx = order[start : start + settings.batch_size]
+            batch = [torch.from_numpy(x[idx]).to(device) for x in (tokens, recency, flags, targets)]
+            loss = batch_loss(model, *batch, loss_kind, settings.negatives, generator)
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            torch.nn.utils.clip_grad_norm_(model.parameters(), settings.clip)
+            optimiser.step()
+            schedule.step()
+            total += float(loss.detach()) * len(idx)
+            seen += int((tokens[idx] != 0).sum())
+            bar.set_postfix(loss=f"{float(loss.detach()):.3f}", tok_s=f"{seen / max(time.perf_counter() - started, 1e-9):,.0f}")
+        seconds = time.perf_counter() - started
+        row = {"epoch": epoch, "loss": total / len(order), "seconds": round(seconds, 2),
+               "tokens_per_s": round(seen / seconds), "sequences_per_s": round(len(order) / seconds, 1)}
+        if validation:
+            row["val_ndcg@10"] = validation_ndcg(scorer, validation)
+            if row["val_ndcg@10"] > best:
+                best, best_epoch, waited = row["val_ndcg@10"], epoch, 0
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+            else:
+                waited += 1
+        rows.append(row)
+        if validation and waited >= settings.patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return TrainResult(model, pd.DataFrame(rows), best_epoch if validation else len(rows), skipped, loss_kind,
+                       str(device), np.asarray(train.item_ids))
+
+
+def save_checkpoint(result: TrainResult, path: str | Path, params: Mapping[str, Any]) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"config": result.model.config.to_dict(), "state_dict": result.model.state_dict(),
+                "item_ids": [str(x) for x in result.item_ids], "best_epoch": result.best_epoch,
+                "params": {k: v for k, v in params.items() if k.startswith("sasrec_") or k == "seed"}}, path)
+    return path
+
+
+def load_checkpoint(path: str | Path, item_ids: np.ndarray, device: str = "auto") -> SASRec | None:
+    """The checkpoint's model if it was trained on the same catalogue, else None."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    if saved["item_ids"] != [str(x) for x in item_ids]:
+        return None
+    model = SASRec(SASRecConfig(**saved["config"]))
+    model.load_state_dict(saved["state_dict"])
+    return model.to(pick_device(device)).eval()
+
+
+class SASRecRecommender:
+    """The model protocol around SASRec. With ``sasrec_checkpoint`` (trained by notebook 04 on the same fit
+    period and catalogue) it loads those weights; otherwise it trains for ``sasrec_epochs`` epochs."""
+
+    name = "sasrec"
+    uses_basket_breaks = True
+
+    def __init__(self, params: Mapping[str, Any]):
+        self.params = dict(params)
+        TrainSettings.from_params(params)  # fail early on bad settings
+
+    def fit(self, train: Interactions) -> "SASRecRecommender":
+        device = pick_device(self.params.get("sasrec_device", "auto"))
+        checkpoint = self.params.get("sasrec_checkpoint")
+        model = load_checkpoint(checkpoint, train.item_ids, str(device)) if checkpoint else None
+        if model is None:
+            model = fit_sasrec(train, self.params, progress=False).model
+        fallback = np.log(popularity_tiebreak(train) + 1e-6).astype(np.float32)
+        self.scorer = SequenceScorer(model, device, fallback)
+        return self
+
+    def score(self, histories, contexts, breaks) -> np.ndarray:
+        return self.scorer.score(histories, contexts, breaks)
+
+
+def sweep(train: Interactions, validation: Mapping[str, Any], params: Mapping[str, Any], grid: Mapping[str, Sequence[Any]],
+          epochs: int, progress: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Train each setting of ``grid`` for ``epochs`` epochs on ``train``; validation NDCG@10 of the best epoch,
+    parameters, time. Returns the table and the best setting."""
+    import itertools
+
+    keys = list(grid)
+    rows = []
+    for values in tqdm(list(itertools.product(*(grid[k] for k in keys))), desc="sasrec sweep", disable=not progress):
+        setting = dict(zip(keys, values))
+        started = time.perf_counter()
+        result = fit_sasrec(train, {**params, **setting, "sasrec_patience": epochs}, validation, epochs=epochs, progress=False)
+        rows.append({**setting, "parameters": sum(p.numel() for p in result.model.parameters()),
+                     "val_ndcg@10": float(result.history["val_ndcg@10"].max()),
+                     "seconds": round(time.perf_counter() - started, 1),
+                     "tokens_per_s": int(result.history["tokens_per_s"].mean())})
+    table = pd.DataFrame(rows)
+    best = table.loc[table["val_ndcg@10"].idxmax(), keys].to_dict()
+    return table, {k: (int(v) if isinstance(v, (np.integer,)) else v) for k, v in best.items()}
+
+
+@torch.no_grad()
+def explain(model: SASRec, baskets: list[np.ndarray], flag: int = NEXT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """For one customer's baskets: the attention of the last position in every block and head (rows) over
+    the sequence's tokens, the token items, and each token's basket number."""
+    tokens, recency = encode(baskets, model.config.max_len)
+    device = next(model.parameters()).device
+    model.eval()
+    _, weights = model.hidden(torch.from_numpy(tokens[None]).to(device), torch.from_numpy(recency[None]).to(device), return_weights=True)
+    real = tokens != 0
+    rows = np.concatenate([w[0, :, -1, :].cpu().numpy() for w in weights])[:, real]
+    return rows, tokens[real] - 1, (recency.max() - recency)[real]
+
+
+@torch.no_grad()
+def next_purchase_lift(model: SASRec, items: Sequence[int], reference: Sequence[int], n: int = 5) -> dict[int, list[tuple[int, float]]]:
+    """Items each of ``items`` most raises as the next purchase: log-probability after a one-item basket
+    of it, minus the mean log-probability after one-item baskets of the ``reference`` items."""
+    device = next(model.parameters()).device
+    model.eval()
+
+    def logp(item_list: Sequence[int]) -> np.ndarray:
+        length = model.config.max_len
+        tokens = np.zeros((len(item_list), length), np.int64)
+        tokens[:, -1] = np.asarray(item_list) + 1
+        recency = np.zeros_like(tokens)
+        flags = np.full(len(item_list), NEXT)
+        out = model(torch.from_numpy(tokens).to(device), torch.from_numpy(recency).to(device), torch.from_numpy(flags).to(device))
+        return torch.log_softmax(out, dim=-1).cpu().numpy()
+
+    base = logp(list(reference)).mean(axis=0)
+    raised = logp(list(items)) - base
+    result = {}
+    for row, item in zip(raised, items):
+        row[item] = -np.inf
+        top = np.argsort(-row, kind="stable")[:n]
+        result[int(item)] = [(int(i), float(row[i])) for i in top]
+    return result
