@@ -295,6 +295,43 @@ def named_pairs(pairs: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataF
     return named[cols].reset_index(drop=True)
 
 
+def versus(tests: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Every model against ``reference`` on each task: difference (model minus reference), interval, p-value."""
+    rows = []
+    for r in tests.itertuples():
+        if reference not in (r.model_a, r.model_b):
+            continue
+        sign, other = (1, r.model_a) if r.model_b == reference else (-1, r.model_b)
+        low, high = sorted((sign * r.ci_low, sign * r.ci_high))
+        rows.append({"task": r.task, "metric": r.metric, "model": other, f"minus {reference}": sign * r.diff,
+                     "ci_low": low, "ci_high": high, "p_value": r.p_value,
+                     "verdict": ("better" if sign * r.diff > 0 else "worse") if r.p_value < 0.05 else "no significant difference"})
+    return pd.DataFrame(rows)
+
+
+def new_items_verdict(board: pd.DataFrame, tests: pd.DataFrame, model: str = "sasrec", k: int = 10) -> str:
+    """Does ``model`` beat every other model on next-basket NDCG@k for new (never bought) items? In words,
+    from the leaderboard and paired tests on ``ndcg_new``."""
+    rows = board[(board["task"] == "next_basket") & (board["metric"] == "ndcg_new") & (board["k"] == k)].dropna(subset=["value"])
+    if model not in set(rows["model"]):
+        return f"*{model} is not in this run's leaderboard.*"
+    mine = rows[rows["model"] == model].iloc[0]
+    others = rows[rows["model"] != model]
+    if others.empty:
+        return f"{model}: next-basket NDCG@{k} on new items {mine['value']:.4f}; no other model to compare."
+    best = others.loc[others["value"].idxmax()]
+    duel = versus(tests, best["model"])
+    duel = duel[(duel["model"] == model) & (duel["task"] == "next_basket")]
+    column = "minus " + str(best["model"])
+    test = f" (difference {duel.iloc[0][column]:+.4f}, {_p(duel.iloc[0]['p_value'])})" if len(duel) else ""
+    if mine["value"] > best["value"]:
+        head = f"**Yes: {model} has the best next-basket NDCG@{k} on new items**, {mine['value']:.4f} against {best['model']}'s {best['value']:.4f}{test}."
+    else:
+        head = (f"**No: {model} does not beat every other model on new items.** Its next-basket NDCG@{k} on items the "
+                f"customer never bought is {mine['value']:.4f}; {best['model']} reaches {best['value']:.4f}{test}.")
+    return head
+
+
 def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.DataFrame,
                         catalogue: pd.DataFrame | None, k: int = 10, n_pairs: int = 5) -> str:
     """The plain-words section for a merchandiser, every number taken from the tables passed in."""
