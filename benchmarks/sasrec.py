@@ -49,7 +49,7 @@ def main() -> None:
             "device": str(device), "machine": torch.cuda.get_device_name() if device.type == "cuda" else platform.processor() or platform.machine(),
             "threads": torch.get_num_threads(), "items": fit.n_items, "loss": run.loss, "dim": dim,
             "max_len": params["sasrec_max_len"], "batch_size": params["sasrec_batch_size"], "epochs": len(history),
-            "epoch_s": round(history["seconds"].mean(), 2), "sequences_per_s": round(history["sequences_per_s"].mean(), 1),
+            "epoch_s": round(float(history["seconds"].mean()), 2), "sequences_per_s": round(float(history["sequences_per_s"].mean()), 1),
             "tokens_per_s": int(history["tokens_per_s"].mean()), "total_s": round(total, 1), "peak_mb": round(peak, 1),
         })
         print(rows[-1], flush=True)

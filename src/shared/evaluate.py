@@ -273,4 +273,4 @@ def validation_sweep(
     mean = table.groupby(keys, sort=False)[f"{metric}@{k}"].mean()
     best = mean.idxmax()
     best = dict(zip(keys, best if isinstance(best, tuple) else (best,)))
-    return table, best
+    return table, {k: v.item() if isinstance(v, np.generic) else v for k, v in best.items()}

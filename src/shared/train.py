@@ -366,7 +366,7 @@ def sweep(train: Interactions, validation: Mapping[str, Any], params: Mapping[st
                      "tokens_per_s": int(result.history["tokens_per_s"].mean())})
     table = pd.DataFrame(rows)
     best = table.loc[table["val_ndcg@10"].idxmax(), keys].to_dict()
-    return table, {k: (int(v) if isinstance(v, (np.integer,)) else v) for k, v in best.items()}
+    return table, {k: v.item() if isinstance(v, np.generic) else v for k, v in best.items()}
 
 
 @torch.no_grad()
