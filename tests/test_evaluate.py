@@ -130,3 +130,15 @@ def test_stakeholder_summary_states_the_numbers(smoke_lines, smoke_params):
     assert best_pair["product_a"] in text and f"{best_pair['lift']:.1f}x" in text
     ndcg = result.leaderboard.query("metric == 'ndcg' and k == 10 and task == 'next_basket'")
     assert f"{ndcg['value'].max():.3f}" in text
+
+
+def test_index_lists_failed_models(tmp_path):
+    board = pd.DataFrame([
+        {"model": "popularity", "task": "next_basket", "k": 10, "metric": "ndcg", "value": 0.1, "ci_low": 0.09, "ci_high": 0.11, "note": ""},
+        {"model": "broken", "task": "next_basket", "k": np.nan, "metric": "failed", "value": np.nan, "ci_low": np.nan,
+         "ci_high": np.nan, "note": "RuntimeError: out of cheese"},
+    ])
+    report.write_csv(board, tmp_path / "leaderboard.csv")
+    page = report.write_index(tmp_path, {"parameters": {"profile": "smoke"}}, []).read_text()
+    assert "broken failed on next_basket: RuntimeError: out of cheese" in page
+    assert 'id="best-per-task"' in page and "popularity" in page

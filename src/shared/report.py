@@ -16,9 +16,6 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-LEADERBOARD_COLUMNS = ["model", "task", "k", "metric", "value", "ci_low", "ci_high"]
-
-
 # ----------------------------------------------------------------------------------------------------
 # files
 # ----------------------------------------------------------------------------------------------------
@@ -477,13 +474,13 @@ def write_index(run_dir: str | Path, manifest: dict[str, Any], notebooks: Iterab
             .reset_index()
             .rename_axis(columns=None)
         )
-        failed = board[board["metric"] == "error"] if "error" in set(board["metric"]) else board.iloc[0:0]
+        failed = board[board["metric"] == "failed"]
         parts.append(
             "<section><h2>Best model per task (NDCG@10)</h2>" + _table(best, "best-per-task") + "</section>"
             f"<section><h2>Leaderboard (k = {k_main}, full-catalogue ranking, 95% bootstrap intervals in "
             "<a href=\"leaderboard.csv\">leaderboard.csv</a>)</h2>" + _table(pivot, "leaderboard")
-            + ("".join(f'<p class="failed">{html.escape(str(r.model))} failed on {html.escape(str(r.task))}</p>'
-                       for r in failed.itertuples()))
+            + ("".join(f'<p class="failed">{html.escape(str(r.model))} failed on {html.escape(str(r.task))}: '
+                       f'{html.escape(str(r.note))}</p>' for r in failed.itertuples()))
             + "</section>"
         )
     ledger_path = run_dir / "ledger.csv"
