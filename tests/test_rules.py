@@ -169,3 +169,9 @@ def test_planted_associations_are_recovered():
 def test_csv_frames_join_items():
     itemsets = rules.frequent_itemsets([["b", "a"], ["a", "b"]], 0.5, min_count=1)
     assert set(rules.itemsets_to_csv_frame(itemsets)["itemset"]) == {"a", "b", "a|b"}
+
+
+def test_frequent_pairs_count_and_lift():
+    lines = pd.DataFrame({"basket_id": ["1", "1", "2", "2", "3"], "item_id": ["a", "b", "a", "b", "a"]})
+    pairs = rules.frequent_pairs(lines, 0.5, min_count=1)
+    assert pairs.to_dict("records") == [{"item_a": "a", "item_b": "b", "count": 2, "lift": pytest.approx(2 * 3 / (3 * 2))}]

@@ -453,3 +453,10 @@ def pair_lifts(itemsets: pd.DataFrame, n_baskets: int) -> pd.DataFrame:
             a, b = sorted(itemset, key=str)
             rows.append((a, b, c, c * n_baskets / (count[frozenset((a,))] * count[frozenset((b,))])))
     return pd.DataFrame(rows, columns=["item_a", "item_b", "count", "lift"])
+
+
+def frequent_pairs(lines: pd.DataFrame, min_support: float, min_count: int = 10) -> pd.DataFrame:
+    """Every pair of items in at least ``min_support`` of the baskets of ``lines`` (and ``min_count``),
+    with its count and lift: the rule view that embeddings and sequence models are compared with."""
+    itemsets = frequent_itemsets(baskets_of(lines), min_support, max_len=2, min_count=min_count)
+    return pair_lifts(itemsets, itemsets.attrs["n_baskets"])
