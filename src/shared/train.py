@@ -181,13 +181,22 @@ def batch_loss(model: SASRec, tokens, recency, flags, targets, loss: str, negati
     return -per_position.mean()
 
 
+def popularity_fallback(train: Interactions) -> np.ndarray:
+    """Scores for customers the model knows nothing about yet: log popularity."""
+    return np.log(popularity_tiebreak(train) + 1e-6).astype(np.float32)
+
+
 class SequenceScorer:
-    """Scores queries with a trained SASRec: history baskets (+ the basket context) -> catalogue logits."""
+    """Scores queries with a trained SASRec: history baskets (+ the basket context) -> catalogue logits.
+    It follows the model protocol's ``score``, so ``recommend`` can rank with it directly."""
+
+    name = "sasrec"
+    uses_basket_breaks = True
 
     def __init__(self, model: SASRec, device: torch.device, fallback: np.ndarray, batch_size: int = 256):
         self.model, self.device, self.fallback, self.batch_size = model, device, fallback, batch_size
 
-    def sequences(self, histories, contexts, breaks, flip_flags: bool = False):
+    def sequences(self, histories, contexts, breaks):
         length = self.model.config.max_len
         tokens = np.zeros((len(histories), length), np.int64)
         recency = np.zeros_like(tokens)
@@ -220,20 +229,9 @@ class SequenceScorer:
 def validation_ndcg(scorer: SequenceScorer, validation: Mapping[str, Any], k: int = 10) -> float:
     values = []
     for queries in validation.values():
-        shown = recommend(_Adapter(scorer), queries.histories, queries.contexts, k, breaks=queries.history_breaks)
+        shown = recommend(scorer, queries.histories, queries.contexts, k, breaks=queries.history_breaks)
         values.append(float(metrics.ranking(shown, queries.targets, k)["ndcg"].mean()))
     return float(np.mean(values))
-
-
-class _Adapter:
-    name = "sasrec"
-    uses_basket_breaks = True
-
-    def __init__(self, scorer: SequenceScorer):
-        self.scorer = scorer
-
-    def score(self, histories, contexts, breaks):
-        return self.scorer.score(histories, contexts, breaks)
 
 
 def fit_sasrec(train: Interactions, params: Mapping[str, Any], validation: Mapping[str, Any] | None = None,
@@ -256,8 +254,7 @@ def fit_sasrec(train: Interactions, params: Mapping[str, Any], validation: Mappi
     model = SASRec(config).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / max(settings.warmup_steps, 1)))
-    fallback = np.log(popularity_tiebreak(train) + 1e-6).astype(np.float32)
-    scorer = SequenceScorer(model, device, fallback)
+    scorer = SequenceScorer(model, device, popularity_fallback(train))
     if validation is not None and settings.eval_queries:
         validation = {t: q.subset(np.sort(np.random.default_rng(settings.seed).choice(len(q), min(len(q), settings.eval_queries), replace=False)))
                       for t, q in validation.items() if len(q)}
@@ -340,8 +337,7 @@ class SASRecRecommender:
         model = load_checkpoint(checkpoint, train.item_ids, str(device)) if checkpoint else None
         if model is None:
             model = fit_sasrec(train, self.params, progress=False).model
-        fallback = np.log(popularity_tiebreak(train) + 1e-6).astype(np.float32)
-        self.scorer = SequenceScorer(model, device, fallback)
+        self.scorer = SequenceScorer(model, device, popularity_fallback(train))
         return self
 
     def score(self, histories, contexts, breaks) -> np.ndarray:

@@ -28,7 +28,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import torch
 from torch import nn
-from torch.nn import functional as F
 
 PAD = 0  # item index 0 is padding; catalogue item i is token i + 1
 CONTINUE, NEXT = 0, 1
