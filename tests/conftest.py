@@ -13,9 +13,9 @@ from shared import config
 REPO = config.REPO_ROOT
 
 
-def run_cli(*args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    """``python -m shared ...`` in a subprocess, as a user would run it."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+def run_cli(*args: str, timeout: int = 600, env: dict | None = None) -> subprocess.CompletedProcess:
+    """``python -m shared ...`` in a subprocess, as a user would run it (``env`` adds variables)."""
+    env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
     return subprocess.run(
         [sys.executable, "-m", "shared", *args], cwd=REPO, capture_output=True, text=True, timeout=timeout, env=env
     )

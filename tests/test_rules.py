@@ -76,7 +76,7 @@ def test_max_len_and_privacy_floor():
         ({"min_support": 0}, "min_support"),
         ({"min_support": 1.5}, "min_support"),
         ({"min_support": 0.1, "min_count": -1}, "min_count"),
-        ({"min_support": 0.1, "engine": "spark"}, "unknown engine 'spark'"),
+        ({"min_support": 0.1, "engine": "dask"}, "unknown engine 'dask'"),
     ],
 )
 def test_bad_arguments(kwargs, message):

@@ -1,7 +1,7 @@
 """Command line: ``python -m shared run|params|profiles``.
 
 Errors print one line ``error: ...`` naming the parameter, file, column or notebook and cell, then exit
-non-zero (2 for bad parameters or input, 1 for a failed notebook). ``--traceback`` adds the traceback.
+non-zero (2 for bad parameters or input, or Spark unable to start, 1 for a failed notebook). ``--traceback`` adds the traceback.
 """
 from __future__ import annotations
 
@@ -32,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     from .data import DataError
     from .pipeline import RunError
+    from .spark import SparkUnavailable
 
     try:
         if args.command == "profiles":
@@ -45,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
 
             run(args.profile, args.params_file, args.overrides, args.out)
         return 0
-    except (config.ParameterError, DataError) as exc:
+    except (config.ParameterError, DataError, SparkUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         if getattr(args, "traceback", False):
             traceback.print_exc()

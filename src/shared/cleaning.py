@@ -66,7 +66,12 @@ def pseudonymise(ids: pd.Series, salt: str) -> pd.Series:
 
 
 def clean(data: Dataset, params: Mapping[str, Any]) -> CleanResult:
-    """Run every cleaning step in order; see the module docstring for the ledger's contract."""
+    """Run every cleaning step in order; see the module docstring for the ledger's contract. With
+    ``engine: spark`` the same steps run in Spark (:func:`shared.spark.clean`), with an identical ledger."""
+    if params.get("engine", "pandas") == "spark":
+        from . import spark
+
+        return spark.clean(data, params)
     level = params["item_level"]
     ledger = Ledger()
     lines = data.lines.reset_index(drop=True).copy()
@@ -116,10 +121,15 @@ def clean(data: Dataset, params: Mapping[str, Any]) -> CleanResult:
         lines = _kcore(lines, ledger, params["kcore"])
 
     lines = lines.sort_values([data.order_column, "basket_id", "item_id"], kind="stable").reset_index(drop=True)
-    if catalogue is not None:
-        catalogue = catalogue[catalogue["item_id"].isin(lines["item_id"].unique())].sort_values("item_id")
-        catalogue = catalogue.reset_index(drop=True)
-    return CleanResult(lines=lines, catalogue=catalogue, ledger=ledger.frame(), rejected=ledger.rejected_frame(original_columns))
+    return CleanResult(lines=lines, catalogue=finish(lines, catalogue), ledger=ledger.frame(),
+                       rejected=ledger.rejected_frame(original_columns))
+
+
+def finish(lines: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataFrame | None:
+    """The catalogue of the items that survived cleaning, sorted by item."""
+    if catalogue is None:
+        return None
+    return catalogue[catalogue["item_id"].isin(lines["item_id"].unique())].sort_values("item_id").reset_index(drop=True)
 
 
 def _merge_repeated(lines: pd.DataFrame, ledger: Ledger, level: str) -> pd.DataFrame:

