@@ -27,15 +27,17 @@ ALS_TOLERANCE = 0.02
 
 
 @pytest.fixture(scope="module")
-def spark_params(smoke_params) -> dict:
-    params = dict(smoke_params, engine="spark", spark_master="local[2]", spark_shuffle_partitions=4)
+def spark_params(smoke_params):
+    params = dict(smoke_params, engine="spark", spark_master="local[2]", spark_shuffle_partitions=4,
+                  spark_driver_memory="1g")
     try:
         spark.check(params)
     except spark.SparkUnavailable as exc:
         if os.environ.get("BASKET_LAB_REQUIRE_SPARK"):
             pytest.fail(f"Spark is required here (BASKET_LAB_REQUIRE_SPARK is set): {exc}")
         pytest.skip(f"Spark cannot run on this machine: {exc}")
-    return params
+    yield params
+    spark.stop()  # the JVM leaves with this module
 
 
 def both_engines(params: dict) -> tuple[cleaning.CleanResult, cleaning.CleanResult]:
@@ -149,8 +151,9 @@ def test_spark_als_metrics_match_implicit_within_tolerance(spark_params, smoke_l
 
 def test_cli_on_spark_gives_the_same_report(spark_params, smoke_run, tmp_path):
     out = tmp_path / "spark"
+    spark.stop()  # this process's JVM is not needed while the notebooks start their own
     proc = run_cli("run", "--profile", "smoke", "-p", "engine=spark", "-p", "spark_master=local[2]",
-                   "-p", "spark_shuffle_partitions=4", "--out", str(out), timeout=1200)
+                   "-p", "spark_shuffle_partitions=4", "-p", "spark_driver_memory=1g", "--out", str(out), timeout=1200)
     assert proc.returncode == 0, proc.stderr[-5000:]
     for name in ("ledger.csv", "itemsets.csv", "rules.csv"):
         assert (out / name).read_bytes() == (smoke_run / name).read_bytes(), name

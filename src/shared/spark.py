@@ -152,6 +152,10 @@ def session(params: Mapping[str, Any]):
         message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise SparkUnavailable(f"Spark did not start with master {master}: {message}") from None
     _SESSION.sparkContext.setLogLevel("FATAL")
+    if _LOCAL.match(master):  # ALS checkpoints its factors so that their lineage stays short (on a cluster
+        import tempfile      # this must be shared storage: set it with sparkContext.setCheckpointDir)
+
+        _SESSION.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="basket-lab-spark-"))
     import logging
 
     logging.getLogger("DataFrameQueryContextLogger").setLevel(logging.CRITICAL)  # errors reach us as exceptions
@@ -538,7 +542,7 @@ def als_item_factors(user_items, factors: int, regularization: float, alpha: flo
     }))
     estimator = SparkALSEstimator(
         rank=factors, maxIter=iterations, regParam=regularization, alpha=alpha, implicitPrefs=True, seed=seed,
-        userCol="user", itemCol="item", ratingCol="rating", nonnegative=False,
+        userCol="user", itemCol="item", ratingCol="rating", nonnegative=False, checkpointInterval=5,
         numUserBlocks=max(2, spark.sparkContext.defaultParallelism), numItemBlocks=max(2, spark.sparkContext.defaultParallelism),
     )
     model = estimator.fit(ratings)
