@@ -26,6 +26,7 @@ from ..config import ParameterError
 from .base import Interactions, counts_matrix
 
 WEIGHTINGS = ("raw", "log", "bm25")
+CONFIDENCES = ("implicit", "hkv")
 
 
 class Weighting:
@@ -158,21 +159,29 @@ class MatrixFactorization:
 
 
 class ALS(MatrixFactorization):
-    """Implicit-feedback ALS (Hu, Koren and Volinsky): confidence ``c = 1 + alpha * w`` on each weighted count
-    ``w``, preference 1 where ``w > 0``. implicit takes the confidence itself (its own ``alpha`` only
-    multiplies), so the confidence matrix is built here and implicit's alpha is left at 1."""
+    """Implicit-feedback ALS with preference 1 where the weighted count ``w > 0`` and confidence ``c``:
+
+    - ``confidence="implicit"`` (default): ``c = alpha * w``, implicit's own convention; the better one on
+      Complete Journey's validation weeks (NDCG@10 0.050 vs 0.037 for basket completion, 0.136 vs 0.104 for
+      next basket, each at its best alpha);
+    - ``confidence="hkv"``: ``c = 1 + alpha * w``, Hu, Koren and Volinsky's, and the only one Spark has.
+
+    The confidence matrix is built here and implicit's own alpha is left at 1 (it would multiply)."""
 
     name = "als"
 
-    def __init__(self, alpha: float = 0.1, **kwargs: Any):
+    def __init__(self, alpha: float = 0.1, confidence: str = "implicit", **kwargs: Any):
         super().__init__(**kwargs)
         if alpha <= 0:
             raise ParameterError(f"parameter 'als_alpha': must be positive, got {alpha!r}")
-        self.alpha = alpha
+        if confidence not in CONFIDENCES:
+            raise ParameterError(f"parameter 'als_confidence': {confidence!r} is not one of {', '.join(CONFIDENCES)}")
+        self.alpha, self.confidence = alpha, confidence
 
     def _training_matrix(self, weights: sparse.csr_matrix) -> sparse.csr_matrix:
         confidence = weights.tocsr(copy=True)
-        confidence.data = (1.0 + self.alpha * confidence.data).astype(np.float32)
+        scaled = self.alpha * confidence.data
+        confidence.data = (scaled if self.confidence == "implicit" else 1.0 + scaled).astype(np.float32)
         return confidence
 
     def _implicit_model(self):
@@ -189,9 +198,10 @@ class ALS(MatrixFactorization):
 
 
 class SparkALS(ALS):
-    """The same ALS fitted by Spark (``pyspark.ml.recommendation.ALS``, ``implicitPrefs``) on the same weights.
+    """ALS fitted by Spark (``pyspark.ml.recommendation.ALS``, ``implicitPrefs``) on the same weights.
 
-    Spark also uses confidence ``1 + alpha * w``, but multiplies the regularisation by each customer's number
+    Spark's confidence is always ``1 + alpha * w`` (``als_confidence: hkv``), whatever ``als_confidence``
+    says. It also multiplies the regularisation by each customer's number
     of rated items (and each item's number of customers). So that ``als_regularization`` means the same on both
     engines, Spark gets it divided by the training customers' mean number of items: the regularisation of an
     average customer is then the same. Queries are folded in with Spark's own normal equations
@@ -199,6 +209,7 @@ class SparkALS(ALS):
 
     def __init__(self, spark_params: Mapping[str, Any] | None = None, **kwargs: Any):
         kwargs["use_gpu"] = False
+        kwargs["confidence"] = "hkv"
         super().__init__(**kwargs)
         self.spark_params = dict(spark_params or {})
 
@@ -273,6 +284,7 @@ def make_als(params: Mapping[str, Any]) -> ALS:
         alpha=params.get("als_alpha", 0.1), iterations=params.get("als_iterations", 15),
         weighting=params.get("mf_weighting", "bm25"), min_item_count=params.get("mf_min_item_count", 5),
         seed=params.get("seed", 42), use_gpu=params.get("mf_use_gpu", False),
+        confidence=params.get("als_confidence", "implicit"),
     )
     if params.get("engine", "pandas") == "spark":
         return SparkALS(spark_params=params, **settings)
