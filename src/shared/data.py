@@ -57,7 +57,9 @@ class Dataset:
         """The first ``n`` lines as read (pandas, whichever engine holds them)."""
         if isinstance(self.lines, pd.DataFrame):
             return self.lines.head(n)
-        return self.lines.limit(n).drop("_row").toArrow().to_pandas()
+        from .spark import to_pandas
+
+        return to_pandas(self.lines.limit(n).drop("_row"))
 
 
 def load(params: Mapping[str, Any]) -> Dataset:
