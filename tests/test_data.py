@@ -3,7 +3,7 @@ import pytest
 
 from shared import config, data
 from shared.config import ParameterError
-from shared.data import DataError
+from shared.data import DataError, pandas_sources
 
 MAPPING = {"basket_id": "Receipt", "customer_id": "Client", "item_id": "SKU", "timestamp": "When", "quantity": "Qty"}
 
@@ -26,7 +26,7 @@ GOOD = {
 
 def test_file_source_maps_columns_to_the_canonical_table(tmp_path):
     path = write_csv(tmp_path, GOOD)
-    ds = data.load_file(path, MAPPING)
+    ds = pandas_sources.load_file(path, MAPPING)
     assert list(ds.lines.columns) == ["basket_id", "customer_id", "item_id", "timestamp", "quantity"]
     assert ds.lines["basket_id"].tolist() == ["1", "1", "2", "3", "3"]
     assert pd.api.types.is_datetime64_any_dtype(ds.lines["timestamp"])
@@ -38,14 +38,14 @@ def test_parquet_file_with_catalogue_columns(tmp_path):
     frame = pd.DataFrame(GOOD).assign(Dept=["A", "B", "A", "B", "C"])
     path = tmp_path / "tx.parquet"
     frame.to_parquet(path)
-    ds = data.load_file(path, {**MAPPING, "department": "Dept"})
+    ds = pandas_sources.load_file(path, {**MAPPING, "department": "Dept"})
     assert ds.levels == ("product", "department")
     assert ds.catalogue.set_index("item_id")["department"].to_dict() == {"x": "A", "y": "B", "z": "C"}
 
 
 def test_without_customer_each_basket_is_its_own_customer(tmp_path):
     path = write_csv(tmp_path, GOOD)
-    ds = data.load_file(path, {"basket_id": "Receipt", "item_id": "SKU"})
+    ds = pandas_sources.load_file(path, {"basket_id": "Receipt", "item_id": "SKU"})
     assert (ds.lines["customer_id"] == ds.lines["basket_id"]).all()
     assert not ds.has_customer and not ds.has_timestamp
     # without time or sequence, baskets are ordered as they first appear in the file
@@ -55,7 +55,7 @@ def test_without_customer_each_basket_is_its_own_customer(tmp_path):
 
 def test_sequence_column_orders_baskets(tmp_path):
     path = write_csv(tmp_path, {**GOOD, "Seq": [5, 5, 2, 9, 9]})
-    ds = data.load_file(path, {"basket_id": "Receipt", "item_id": "SKU", "sequence": "Seq"})
+    ds = pandas_sources.load_file(path, {"basket_id": "Receipt", "item_id": "SKU", "sequence": "Seq"})
     assert ds.order_column == "sequence" and ds.lines["sequence"].tolist() == [5, 5, 2, 9, 9]
 
 
@@ -70,36 +70,36 @@ def test_sequence_column_orders_baskets(tmp_path):
 def test_bad_columns_name_file_and_column(tmp_path, change, mapping, message):
     path = write_csv(tmp_path, {**GOOD, **change})
     with pytest.raises(DataError, match=f"{path.name}: {message}"):
-        data.load_file(path, mapping)
+        pandas_sources.load_file(path, mapping)
 
 
 def test_bad_files(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     with pytest.raises(DataError, match="empty.csv: the file is empty"):
-        data.load_file(empty, MAPPING)
+        pandas_sources.load_file(empty, MAPPING)
     header_only = tmp_path / "header.csv"
     header_only.write_text("Receipt,Client,SKU,When,Qty\n")
     with pytest.raises(DataError, match="header.csv: the file has no rows"):
-        data.load_file(header_only, MAPPING)
+        pandas_sources.load_file(header_only, MAPPING)
     broken = tmp_path / "broken.parquet"
     broken.write_bytes(b"this is not parquet")
     with pytest.raises(DataError, match="broken.parquet: cannot read the file"):
-        data.load_file(broken, MAPPING)
+        pandas_sources.load_file(broken, MAPPING)
     with pytest.raises(DataError, match="nothere.csv: file does not exist"):
-        data.load_file(tmp_path / "nothere.csv", MAPPING)
+        pandas_sources.load_file(tmp_path / "nothere.csv", MAPPING)
     odd = tmp_path / "tx.xlsx"
     odd.write_text("x")
     with pytest.raises(DataError, match="unsupported file type"):
-        data.load_file(odd, MAPPING)
+        pandas_sources.load_file(odd, MAPPING)
 
 
 def test_bad_mappings(tmp_path):
     path = write_csv(tmp_path, GOOD)
     with pytest.raises(ParameterError, match="unknown canonical name 'store'"):
-        data.load_file(path, {**MAPPING, "store": "Other"})
+        pandas_sources.load_file(path, {**MAPPING, "store": "Other"})
     with pytest.raises(ParameterError, match="a mapping for item_id is required"):
-        data.load_file(path, {"basket_id": "Receipt"})
+        pandas_sources.load_file(path, {"basket_id": "Receipt"})
 
 
 def test_item_level_must_exist_for_the_source(tmp_path):
@@ -117,7 +117,7 @@ def test_sample_customers_is_seeded():
 
 
 def test_completejourney_is_read_from_the_package():
-    ds = data.load_completejourney()
+    ds = pandas_sources.load_completejourney()
     assert len(ds.lines) == 1_469_307
     assert ds.lines["customer_id"].nunique() == 2_469
     assert ds.lines["basket_id"].nunique() > 150_000

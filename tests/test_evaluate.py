@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shared import cleaning, config, data, evaluate, report, split
+from shared import cleaning, config, data, evaluate, mining, pipeline, report, split, tuning
 from shared.config import ParameterError
 
 
@@ -94,8 +94,8 @@ def test_failing_model_is_reported_and_others_still_run(smoke_lines, smoke_param
 def test_unknown_metric_is_a_parameter_error(smoke_lines, smoke_params):
     with pytest.raises(ParameterError, match="unknown metric 'accuracy'"):
         evaluate.evaluate(*smoke_lines, {**smoke_params, "metrics": ["accuracy"]}, progress=False)
-    with pytest.raises(ParameterError, match="parameter 'metrics'"):
-        config.load("smoke", overrides=["metrics=[recall, accuracy]"])
+    with pytest.raises(ParameterError, match="parameter 'metrics'"):  # the runner checks names before any notebook
+        pipeline.check_names(config.load("smoke", overrides=["metrics=[recall, accuracy]"]))
 
 
 def test_personal_frequency_beats_popularity_on_repeat_buyers(smoke_lines, smoke_params):
@@ -110,9 +110,9 @@ def test_personal_frequency_beats_popularity_on_repeat_buyers(smoke_lines, smoke
 def test_validation_sweep_never_touches_test(smoke_lines, smoke_params):
     lines, catalogue = smoke_lines
     no_test = lines[lines["split"] != "test"]
-    table, best = evaluate.validation_sweep(no_test, catalogue, smoke_params, "item_knn", {"knn_weighting": ["cosine", "lift"]}, progress=False)
+    table, best = tuning.validation_sweep(no_test, catalogue, smoke_params, "item_knn", {"knn_weighting": ["cosine", "lift"]}, progress=False)
     assert set(table["knn_weighting"]) == {"cosine", "lift"} and best["knn_weighting"] in {"cosine", "lift"}
-    full, best_full = evaluate.validation_sweep(lines, catalogue, smoke_params, "item_knn", {"knn_weighting": ["cosine", "lift"]}, progress=False)
+    full, best_full = tuning.validation_sweep(lines, catalogue, smoke_params, "item_knn", {"knn_weighting": ["cosine", "lift"]}, progress=False)
     pd.testing.assert_frame_equal(table, full)
     assert best == best_full
 
@@ -121,9 +121,7 @@ def test_stakeholder_summary_states_the_numbers(smoke_lines, smoke_params):
     lines, catalogue = smoke_lines
     result = evaluate.evaluate(lines, catalogue, {**smoke_params, "bootstrap_samples": 50}, progress=False)
     tests = evaluate.paired_tests(result, "ndcg", 10, 100)
-    from shared.models import item_knn
-
-    pairs = item_knn.top_pairs(result.train, min_count=10, n=10)
+    pairs = mining.frequent_pairs(lines[lines["split"] != "test"], 1e-9, min_count=10).head(10)
     text = report.stakeholder_summary(result.leaderboard, tests, pairs, catalogue)
     assert "Products that go together" in text and "How sure we are" in text
     best_pair = report.named_pairs(pairs, catalogue).iloc[0]

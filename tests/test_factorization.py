@@ -4,9 +4,9 @@ import pandas as pd
 import pytest
 from scipy import sparse
 
-from shared import config, evaluate, synthetic
+from shared import config, synthetic
 from shared.config import ParameterError
-from shared.models import factorization, make, recommend
+from shared.models import build, factorization, recommend
 from shared.models.base import Interactions
 
 
@@ -40,7 +40,7 @@ def test_bm25_weighting_by_hand():
 
 def test_als_fold_in_matches_training_factors(shop):
     gen, train = shop
-    als = make("als", small(als_iterations=20)).fit(train)
+    als = build("als", small(als_iterations=20)).fit(train)
     rows = als.weighting(train.customers[:20])
     folded = als.user_vectors(rows)
     trained = np.asarray(als.model.user_factors[:20])
@@ -54,7 +54,7 @@ def test_als_fold_in_matches_training_factors(shop):
 def test_models_learn_the_planted_structure(shop, name):
     """Planted pairs: with one item in the basket, the partner must rank near the top."""
     gen, train = shop
-    model = make(name, small(bpr_iterations=100)).fit(train)
+    model = build(name, small(bpr_iterations=100)).fit(train)
     index = {x: i for i, x in enumerate(train.item_ids)}
     pairs = gen.patterns[gen.patterns["kind"] == "pair"]["items"]
     ranks = []
@@ -68,7 +68,7 @@ def test_new_customers_are_served_and_cold_items_fall_back(shop):
     gen, train = shop
     counts = train.item_basket_counts
     threshold = int(np.sort(counts)[10]) + 1  # at least ten cold items
-    model = make("als", small(mf_min_item_count=threshold)).fit(train)
+    model = build("als", small(mf_min_item_count=threshold)).fit(train)
     assert model.cold.sum() >= 10
     scores = model.score([np.array([0, 1, 2]), np.zeros(0, int)], [np.zeros(0, int), np.zeros(0, int)])
     assert np.isfinite(scores).all()
@@ -79,23 +79,23 @@ def test_new_customers_are_served_and_cold_items_fall_back(shop):
 def test_bad_settings_name_the_parameter(shop):
     _, train = shop
     with pytest.raises(ParameterError, match="als_factors"):
-        make("als", small(als_factors=0))
+        build("als", small(als_factors=0))
     with pytest.raises(ParameterError, match="bpr_learning_rate"):
-        make("bpr", small(bpr_learning_rate=-1.0))
+        build("bpr", small(bpr_learning_rate=-1.0))
     with pytest.raises(ParameterError, match="als_factors"):
         config.load("smoke", overrides=["als_factors=0"])
     empty = Interactions(train.item_ids, train.customer_ids, train.baskets, sparse.csr_matrix(train.customers.shape),
                          train.basket_customer, train.lines)
     with pytest.raises(ParameterError, match="no training interactions"):
-        make("als", small()).fit(empty)
-    if not factorization._gpu_available():
+        build("als", small()).fit(empty)
+    if not factorization.implicit_mf._gpu_available():
         with pytest.raises(ParameterError, match="mf_use_gpu"):
-            make("als", small(mf_use_gpu=True))
+            build("als", small(mf_use_gpu=True))
 
 
 def test_agreement_with_lift_and_factor_map(shop):
     gen, train = shop
-    als = make("als", small()).fit(train)
+    als = build("als", small()).fit(train)
     pairs = pd.DataFrame({"item_a": [train.item_ids[0], train.item_ids[1]], "item_b": [train.item_ids[2], train.item_ids[3]],
                           "lift": [2.0, 1.0]})
     scored, summary = factorization.agreement_with_lift(als, pairs, train.item_ids)

@@ -4,8 +4,11 @@ import pandas as pd
 import pytest
 
 from shared import config, models
+from shared import mining, pipeline
 from shared.models import item_knn
 from shared.models.base import Interactions, recommend
+
+DEFAULTS = config.load("default")
 
 ITEMS = np.array(["a", "b", "c", "d", "e"])
 
@@ -33,20 +36,20 @@ def test_interactions_matrices():
 
 
 def test_popularity_ranks_by_basket_count_and_excludes_context():
-    model = models.make("popularity", {}).fit(TRAIN)
+    model = models.build("popularity", DEFAULTS).fit(TRAIN)
     recs = recommend(model, [q(), q()], [q(), q("a")], k=3)
     assert [ITEMS[r] for r in recs[0]] == ["a", "b", "c"]
     assert [ITEMS[r] for r in recs[1]] == ["b", "c", "d"]
 
 
 def test_personal_frequency_uses_own_history_then_popularity():
-    model = models.make("personal_frequency", {}).fit(TRAIN)
+    model = models.build("personal_frequency", DEFAULTS).fit(TRAIN)
     recs = recommend(model, [q("c", "c", "d")], [q()], k=4)
     assert [ITEMS[r] for r in recs[0]] == ["c", "d", "a", "b"]
 
 
 def test_item_knn_cosine_by_hand():
-    model = models.make("item_knn", {"knn_weighting": "cosine", "knn_neighbours": 10}).fit(TRAIN)
+    model = models.build("item_knn", {**DEFAULTS, "knn_weighting": "cosine", "knn_neighbours": 10}).fit(TRAIN)
     sim = model.similarity.toarray()
     # a and b together in 3 baskets; a in 4, b in 3: cosine 3 / sqrt(12)
     assert sim[IDX["a"], IDX["b"]] == pytest.approx(3 / np.sqrt(12))
@@ -57,7 +60,7 @@ def test_item_knn_cosine_by_hand():
 
 
 def test_item_knn_lift_and_bad_settings():
-    model = models.make("item_knn", {"knn_weighting": "lift", "knn_neighbours": 10}).fit(TRAIN)
+    model = models.build("item_knn", {**DEFAULTS, "knn_weighting": "lift", "knn_neighbours": 10}).fit(TRAIN)
     assert model.similarity[IDX["a"], IDX["b"]] == pytest.approx(3 * 6 / (4 * 3))
     with pytest.raises(ValueError, match="knn_weighting"):
         item_knn.ItemKNN(weighting="jaccard")
@@ -87,9 +90,9 @@ def test_recommend_pads_with_minus_one_and_drops_non_finite():
 
 def test_unknown_model_is_a_parameter_error():
     with pytest.raises(config.ParameterError, match="unknown model 'magic'"):
-        models.make("magic", {})
-    with pytest.raises(config.ParameterError, match="parameter 'models'"):
-        config.load("smoke", overrides=["models=[popularity, magic]"])
+        models.build("magic", DEFAULTS)
+    with pytest.raises(config.ParameterError, match="parameter 'models'"):  # the runner checks names first
+        pipeline.check_names(config.load("smoke", overrides=["models=[popularity, magic]"]))
 
 
 def test_item_knn_recovers_planted_pairs():
@@ -98,7 +101,7 @@ def test_item_knn_recovers_planted_pairs():
     gen = synthetic.generate(400, 200, 10, seed=5, noise=0.0)
     item_ids = np.sort(gen.lines["item_id"].unique())
     train = Interactions.from_lines(gen.lines, item_ids)
-    pairs = item_knn.top_pairs(train, min_count=10, n=40)
+    pairs = mining.frequent_pairs(gen.lines, 1e-9, min_count=10).head(40)
     found = {frozenset(p) for p in zip(pairs["item_a"], pairs["item_b"])}
     planted = [frozenset(items) for items in gen.patterns.loc[gen.patterns["kind"] == "pair", "items"]]
     assert sum(p in found for p in planted) / len(planted) >= 0.9
@@ -108,7 +111,7 @@ def test_rules_recommender_scores_by_the_best_matching_rule():
     # a -> b in 4 of 5 baskets with a; c -> d always; {a, c} never together
     baskets = [("u", "ab")] * 4 + [("u", "a")] + [("v", "cd")] * 3 + [("w", "e")] * 2
     train = interactions(baskets)
-    model = models.make("rules", {"rules_min_support": 0.1, "rules_min_confidence": 0.5, "min_count": 1}).fit(train)
+    model = models.build("rules", {**DEFAULTS, "rules_min_support": 0.1, "rules_min_confidence": 0.5, "min_count": 1}).fit(train)
     recs = recommend(model, [q(), q()], [q("a"), q("a", "c")], k=2)
     assert ITEMS[recs[0, 0]] == "b"  # confidence 0.8
     assert ITEMS[recs[1, 0]] == "d" and ITEMS[recs[1, 1]] == "b"  # 1.0 beats 0.8
@@ -116,4 +119,4 @@ def test_rules_recommender_scores_by_the_best_matching_rule():
     recs = recommend(model, [q("c")], [q()], k=1)
     assert ITEMS[recs[0, 0]] == "d"
     with pytest.raises(ValueError, match="rules_score"):
-        models.make("rules", {"rules_score": "magic"})
+        models.build("rules", {**DEFAULTS, "rules_score": "magic"})

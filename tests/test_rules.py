@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from shared import rules, synthetic
+from shared import mining as rules
+from shared import synthetic
+from shared.spark_session import SparkSettings
 
 
 def rule(found, antecedent, consequent):
@@ -48,7 +50,8 @@ def test_engines_match_brute_force(engine, seed):
     baskets = random_baskets(seed)
     baskets[5] = []  # empty baskets are skipped and counted
     baskets[7] = ["i1", "i1", "i2"]  # a repeated item counts once
-    result = rules.frequent_itemsets(baskets, 0.05, engine=engine, min_count=1)
+    spark = SparkSettings("local[2]", "1g", "1g", 4) if engine == "spark" else None
+    result = rules.frequent_itemsets(baskets, 0.05, engine=engine, min_count=1, spark=spark)
     n = sum(1 for b in baskets if b)
     expected = brute_force(baskets, int(np.ceil(0.05 * n)))
     assert dict(zip(result["itemset"], result["count"])) == expected
@@ -174,4 +177,6 @@ def test_csv_frames_join_items():
 def test_frequent_pairs_count_and_lift():
     lines = pd.DataFrame({"basket_id": ["1", "1", "2", "2", "3"], "item_id": ["a", "b", "a", "b", "a"]})
     pairs = rules.frequent_pairs(lines, 0.5, min_count=1)
-    assert pairs.to_dict("records") == [{"item_a": "a", "item_b": "b", "count": 2, "lift": pytest.approx(2 * 3 / (3 * 2))}]
+    assert pairs.to_dict("records") == [{"item_a": "a", "item_b": "b", "baskets": 2, "support": pytest.approx(2 / 3),
+                                         "confidence_a_to_b": pytest.approx(2 / 3), "confidence_b_to_a": 1.0,
+                                         "lift": pytest.approx(2 * 3 / (3 * 2))}]

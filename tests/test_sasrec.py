@@ -4,11 +4,12 @@ import pandas as pd
 import pytest
 import torch
 
-from shared import config, train
+from shared import config
+from shared.models import sasrec as train
 from shared.config import ParameterError
-from shared.models import make, recommend
+from shared.models import build, recommend
 from shared.models.base import Interactions
-from shared.models.sasrec import CONTINUE, NEXT, SASRec, SASRecConfig, encode, prefix_counts, split_baskets
+from shared.models.sasrec.network import CONTINUE, NEXT, SASRec, SASRecConfig, encode, prefix_counts, split_baskets
 
 ITEMS = np.array([f"i{j}" for j in range(12)])
 
@@ -31,6 +32,10 @@ def tiny(**kw):
             "sasrec_windows": 2, **kw}
 
 
+def settings(params, **changes):
+    return train.TrainSettings.from_params(params).replace(**changes)
+
+
 def training_accuracy(model, sequences, max_len):
     """Share of positions whose top-scored item is one of the position's targets."""
     tokens, recency, flags, targets = (torch.from_numpy(x) for x in train.make_windows(sequences, max_len, 2, 5, np.random.default_rng(1)))
@@ -46,7 +51,7 @@ def training_accuracy(model, sequences, max_len):
 def test_overfits_a_tiny_sequence_set():
     """Baskets of two: the first item's partner and, at a basket's end, the next basket are fully determined."""
     shop = cyclic_shop()
-    result = train.fit_sasrec(shop, tiny(), epochs=40, progress=False)
+    result = train.fit_sasrec(shop, settings(tiny(), epochs=40), progress=False)
     assert result.skipped_customers == 1 and result.loss == "full"
     sequences, _ = train.customer_baskets(shop)
     assert training_accuracy(result.model, sequences, 16) >= 0.95
@@ -110,29 +115,29 @@ def test_prefix_counts_by_brute_force():
 
 def test_same_seed_same_weights():
     shop = cyclic_shop()
-    a = train.fit_sasrec(shop, tiny(), epochs=2, progress=False).model.state_dict()
-    b = train.fit_sasrec(shop, tiny(), epochs=2, progress=False).model.state_dict()
+    a = train.fit_sasrec(shop, settings(tiny(), epochs=2), progress=False).model.state_dict()
+    b = train.fit_sasrec(shop, settings(tiny(), epochs=2), progress=False).model.state_dict()
     assert all(torch.equal(a[k], b[k]) for k in a)
-    c = train.fit_sasrec(shop, tiny(seed=7), epochs=2, progress=False).model.state_dict()
+    c = train.fit_sasrec(shop, settings(tiny(seed=7), epochs=2), progress=False).model.state_dict()
     assert not all(torch.equal(a[k], c[k]) for k in a)
 
 
 def test_sampled_softmax_trains_and_bad_settings_are_named():
     shop = cyclic_shop()
-    result = train.fit_sasrec(shop, tiny(sasrec_loss="sampled", sasrec_negatives=4), epochs=3, progress=False)
+    result = train.fit_sasrec(shop, settings(tiny(sasrec_loss="sampled", sasrec_negatives=4), epochs=3), progress=False)
     assert result.loss == "sampled" and np.isfinite(result.history["loss"]).all()
     with pytest.raises(ParameterError, match="'sasrec_max_full_softmax'"):
-        train.fit_sasrec(shop, tiny(sasrec_loss="full", sasrec_max_full_softmax=5), epochs=1, progress=False)
-    assert train.choose_loss(train.TrainSettings(loss="auto", max_full_softmax=5), 12) == "sampled"
+        train.fit_sasrec(shop, settings(tiny(sasrec_loss="full", sasrec_max_full_softmax=5), epochs=1), progress=False)
+    assert train.choose_loss(settings(tiny(), loss="auto", max_full_softmax=5), 12) == "sampled"
     with pytest.raises(ValueError, match="divisible"):
-        train.fit_sasrec(shop, tiny(sasrec_dim=30, sasrec_heads=4), epochs=1, progress=False)
+        train.fit_sasrec(shop, settings(tiny(sasrec_dim=30, sasrec_heads=4), epochs=1), progress=False)
 
 
 def test_checkpoint_round_trip_through_the_protocol(tmp_path):
     shop = cyclic_shop()
-    result = train.fit_sasrec(shop, tiny(), epochs=2, progress=False)
-    path = train.save_checkpoint(result, tmp_path / "sasrec.pt", tiny())
-    model = make("sasrec", {**tiny(), "sasrec_checkpoint": str(path)}).fit(shop)
+    result = train.fit_sasrec(shop, settings(tiny(), epochs=2), progress=False)
+    path = train.save_checkpoint(result, tmp_path / "sasrec.pt", settings(tiny()))
+    model = build("sasrec", {**tiny(), "sasrec_checkpoint": str(path)}).fit(shop)
     direct = train.SequenceScorer(result.model, torch.device("cpu"), np.zeros(len(ITEMS), np.float32))
     h, c, b = [np.array([0, 1, 2])], [np.zeros(0, int)], [np.zeros(0, int)]
     assert np.allclose(model.score(h, c, b), direct.score(h, c, b), atol=1e-5)

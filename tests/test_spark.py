@@ -15,8 +15,12 @@ import pyarrow as pa
 import pytest
 from scipy import sparse
 
-from shared import cleaning, data, evaluate, rules, spark, split
-from shared.models import factorization
+from shared import cleaning, data, evaluate, spark_session, split
+from shared import mining as rules
+from shared.data import pandas_sources
+from shared.mining import spark_fpgrowth
+from shared.models import factorization, registry
+from shared.spark_session import SparkSettings
 
 from .conftest import run_cli
 
@@ -31,13 +35,13 @@ def spark_params(smoke_params):
     params = dict(smoke_params, engine="spark", spark_master="local[2]", spark_shuffle_partitions=4,
                   spark_driver_memory="1g")
     try:
-        spark.check(params)
-    except spark.SparkUnavailable as exc:
+        spark_session.check(SparkSettings.from_params(params))
+    except spark_session.SparkUnavailable as exc:
         if os.environ.get("BASKET_LAB_REQUIRE_SPARK"):
             pytest.fail(f"Spark is required here (BASKET_LAB_REQUIRE_SPARK is set): {exc}")
         pytest.skip(f"Spark cannot run on this machine: {exc}")
     yield params
-    spark.stop()  # the JVM leaves with this module
+    spark_session.stop()  # the JVM leaves with this module
 
 
 def both_engines(params: dict) -> tuple[cleaning.CleanResult, cleaning.CleanResult]:
@@ -68,7 +72,7 @@ def test_cleaning_gives_the_pandas_ledger_and_lines(spark_params):
 
 
 def test_file_source_reads_like_pandas(spark_params, tmp_path):
-    lines = data.load_synthetic(dict(spark_params, synthetic_customers=80)).lines
+    lines = pandas_sources.load_synthetic(dict(spark_params, synthetic_customers=80)).lines
     raw = lines.rename(columns={"basket_id": "ticket", "item_id": "sku", "quantity": "qty"})[["ticket", "sku", "qty"]]
     raw = raw.astype("object")
     raw.iloc[3, 2] = "NA"  # pandas reads it as missing, and so must Spark
@@ -104,15 +108,15 @@ def test_spark_fpgrowth_finds_the_same_itemsets_and_rules(spark_params, smoke_li
     for support, max_len, min_count in ((0.005, None, 10), (0.002, 2, 3), (0.05, None, 200)):
         expected = rules.frequent_itemsets(baskets, support, max_len=max_len, min_count=min_count)
         got = rules.frequent_itemsets(baskets, support, max_len=max_len, min_count=min_count, engine="spark",
-                                      spark_params=spark_params)
+                                      spark=SparkSettings.from_params(spark_params))
         assert len(expected) > 0
         pd.testing.assert_frame_equal(got, expected)
         assert got.attrs["min_count_applied"] == expected.attrs["min_count_applied"]
     n = expected.attrs["n_baskets"]
     pd.testing.assert_frame_equal(rules.association_rules(got, n), rules.association_rules(expected, n))
     # baskets grouped by Spark from Spark lines, never collected: the same itemsets again
-    lines = spark.from_pandas(spark.session(spark_params), smoke_lines[["basket_id", "item_id"]])
-    got = rules.frequent_itemsets(spark.baskets_of(lines), 0.005, engine="spark", spark_params=spark_params)
+    lines = spark_session.from_pandas(spark_session.session(SparkSettings.from_params(spark_params)), smoke_lines[["basket_id", "item_id"]])
+    got = rules.frequent_itemsets(spark_fpgrowth.baskets_of(lines), 0.005, engine="spark", spark=SparkSettings.from_params(spark_params))
     pd.testing.assert_frame_equal(got, rules.frequent_itemsets(baskets, 0.005))
 
 
@@ -121,7 +125,7 @@ def test_spark_fold_in_reproduces_spark_user_factors(spark_params):
     training users in again must give Spark's own user factors."""
     from pyspark.ml.recommendation import ALS
 
-    session = spark.session(spark_params)
+    session = spark_session.session(SparkSettings.from_params(spark_params))
     weights = sparse.random(60, 40, density=0.2, random_state=1, format="csr", dtype=np.float32)
     weights.data = (weights.data * 5 + 0.5).astype(np.float32)
     coo = weights.tocoo()
@@ -131,7 +135,7 @@ def test_spark_fold_in_reproduces_spark_user_factors(spark_params):
     items, users = np.zeros((40, 5), np.float32), np.zeros((60, 5), np.float32)
     for table, out in ((model.itemFactors.toArrow(), items), (model.userFactors.toArrow(), users)):
         out[np.asarray(table.column("id").to_pylist())] = np.asarray(table.column("features").to_pylist())
-    np.testing.assert_allclose(spark.als_fold_in(weights, items, 0.1, 2.0), users, atol=1e-5)
+    np.testing.assert_allclose(factorization.als_fold_in(weights, items, 0.1, 2.0), users, atol=1e-5)
 
 
 def test_spark_als_metrics_match_implicit_within_tolerance(spark_params, smoke_lines):
@@ -143,7 +147,7 @@ def test_spark_als_metrics_match_implicit_within_tolerance(spark_params, smoke_l
         board = result.leaderboard
         picked = board[board["metric"].isin(["ndcg", "recall"]) & (board["k"] == 10)]
         scores[engine] = picked.set_index(["task", "metric"])["value"]
-    assert isinstance(factorization.make_als(spark_params), factorization.SparkALS)
+    assert isinstance(registry.make_als(spark_params), factorization.SparkALS)
     assert (scores["pandas"] > 0.1).all()
     gap = (scores["spark"] - scores["pandas"]).abs()
     assert (gap <= ALS_TOLERANCE).all(), pd.DataFrame(scores)
@@ -151,7 +155,7 @@ def test_spark_als_metrics_match_implicit_within_tolerance(spark_params, smoke_l
 
 def test_cli_on_spark_gives_the_same_report(spark_params, smoke_run, tmp_path):
     out = tmp_path / "spark"
-    spark.stop()  # this process's JVM is not needed while the notebooks start their own
+    spark_session.stop()  # this process's JVM is not needed while the notebooks start their own
     proc = run_cli("run", "--profile", "smoke", "-p", "engine=spark", "-p", "spark_master=local[2]",
                    "-p", "spark_shuffle_partitions=4", "-p", "spark_driver_memory=1g", "--out", str(out), timeout=1200)
     assert proc.returncode == 0, proc.stderr[-5000:]

@@ -2,6 +2,8 @@
 
 Errors print one line ``error: ...`` naming the parameter, file, column or notebook and cell, then exit
 non-zero (2 for bad parameters or input, or Spark unable to start, 1 for a failed notebook). ``--traceback`` adds the traceback.
+Bad input is exit 2 wherever it is found: a refused ``--out`` or ``--params``, a busy run folder, or a notebook
+that stopped on a DataError. Ctrl+C exits 130, SIGTERM 143, both after cleaning up.
 """
 from __future__ import annotations
 
@@ -10,6 +12,9 @@ import sys
 import traceback
 
 from . import config
+from .data import DataError
+from .pipeline import InputError, RunError, Terminated, run
+from .spark_session import SparkUnavailable
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -30,10 +35,6 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    from .data import DataError
-    from .pipeline import RunError
-    from .spark import SparkUnavailable
-
     try:
         if args.command == "profiles":
             print("\n".join(config.profiles()))
@@ -42,11 +43,9 @@ def main(argv: list[str] | None = None) -> int:
             for name, spec in config.PARAMETERS.items():
                 print(f"{name:22s} {values[name]!r:32} {spec.help}")
         elif args.command == "run":
-            from .pipeline import run
-
             run(args.profile, args.params_file, args.overrides, args.out)
         return 0
-    except (config.ParameterError, DataError, SparkUnavailable) as exc:
+    except (config.ParameterError, DataError, SparkUnavailable, InputError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         if getattr(args, "traceback", False):
             traceback.print_exc()
@@ -56,9 +55,15 @@ def main(argv: list[str] | None = None) -> int:
         if getattr(args, "traceback", False):
             traceback.print_exc()
         return 1
-    except KeyboardInterrupt:
-        print("error: interrupted; the previous run folder is untouched", file=sys.stderr)
-        return 130
+    except OSError as exc:  # the disk filled up, a folder became unwritable: still one line
+        print(f"error: {exc}", file=sys.stderr)
+        if getattr(args, "traceback", False):
+            traceback.print_exc()
+        return 1
+    except KeyboardInterrupt as exc:
+        what = "terminated (SIGTERM)" if isinstance(exc, Terminated) else "interrupted"
+        print(f"error: {what}; the previous run folder is untouched", file=sys.stderr)
+        return 143 if isinstance(exc, Terminated) else 130
 
 
 if __name__ == "__main__":

@@ -12,7 +12,9 @@ allowed choices raises :class:`ParameterError` with one line naming the paramete
 """
 from __future__ import annotations
 
+import json
 import os
+import types
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -76,13 +78,14 @@ PARAMETERS: dict[str, Spec] = {
     "category_min_support": Spec(float, "itemsets at the product_category level: minimum share of baskets", minimum=1e-7, maximum=1.0),
     "min_confidence": Spec(float, "rules shown in reports: minimum confidence", minimum=0.0, maximum=1.0),
     "min_count": Spec(int, "privacy floor: no itemset or rule in fewer baskets is ever reported", minimum=0),
-    "max_len": Spec(int, "largest itemset mined (0 = no limit)", minimum=0),
+    "max_len": Spec(int, "notebook 02: largest itemset mined (0 = no limit)", minimum=0),
     "p_adjust": Spec(str, "multiple-testing adjustment of rule p-values", choices=("bh", "holm")),
     "alpha": Spec(float, "significance level for adjusted p-values", minimum=1e-6, maximum=0.5),
     "mining_engine": Spec(str, "frequent itemset engine", choices=("fim", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori")),
     "max_itemsets": Spec(int, "stop mining (with a suggested support) above this many itemsets", minimum=1),
     "rules_min_support": Spec(float, "rules recommender: minimum support of the itemsets it mines", minimum=1e-7, maximum=1.0),
     "rules_min_confidence": Spec(float, "rules recommender: minimum confidence of the rules it uses", minimum=0.0, maximum=1.0),
+    "rules_max_len": Spec(int, "rules recommender: largest itemset it mines (0 = no limit)", minimum=0),
     "rules_score": Spec(str, "rules recommender: score an item by the best rule's confidence or lift", choices=("confidence", "lift")),
     # --- matrix factorization (notebook 03) -------------------------------------------------------
     "mf_weighting": Spec(str, "confidence weighting of customer x item counts", choices=("raw", "log", "bm25")),
@@ -118,6 +121,7 @@ PARAMETERS: dict[str, Spec] = {
     "sasrec_device": Spec(str, "SASRec: auto (CUDA when present), cpu or cuda", choices=("auto", "cpu", "cuda")),
     "sasrec_grid": Spec(dict, "notebook 04: sweep, SASRec parameter -> values"),
     "sasrec_sweep_epochs": Spec(int, "notebook 04: epochs per sweep setting", minimum=1),
+    "sasrec_checkpoint": Spec(str, "SASRec weights to load instead of training (notebook 05 gets notebook 04's)", nullable=True),
     # --- evaluation --------------------------------------------------------------------------
     "models": Spec(list, "recommenders to fit and evaluate (see shared.models.MODELS)"),
     "k_values": Spec(list, "cut-offs for the ranking metrics"),
@@ -128,8 +132,10 @@ PARAMETERS: dict[str, Spec] = {
     "knn_neighbours": Spec(int, "item_knn: neighbours kept per item", minimum=1),
 }
 
-#: Parameters every notebook receives from the runner, on top of those its ``parameters`` cell declares.
+#: What the runner injects into every notebook's ``parameters`` cell; the rest comes from ``params.json``.
 RUN_PARAMETERS = ("run_dir",)
+#: The resolved parameters of a run, written by the runner into the run folder before the first notebook.
+PARAMS_FILE = "params.json"
 
 
 def _check_value(name: str, value: Any) -> Any:
@@ -173,17 +179,9 @@ def _check_lists(values: Mapping[str, Any]) -> None:
         ks = values["k_values"]
         if not ks or not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks):
             raise ParameterError(f"parameter 'k_values': expected a non-empty list of positive integers, got {ks!r}")
-    if "models" in values:
-        names = values["models"]
-        if not all(isinstance(m, str) for m in names):
-            raise ParameterError(f"parameter 'models': expected a list of model names, got {names!r}")
-        from .models import check_names
-
-        check_names(names)
-    if "metrics" in values:
-        from .evaluate import check_metric_names
-
-        check_metric_names(values["metrics"])
+    for name in ("models", "metrics"):  # the names themselves are checked by the runner (shared.pipeline)
+        if name in values and not all(isinstance(m, str) for m in values[name]):
+            raise ParameterError(f"parameter '{name}': expected a list of names, got {values[name]!r}")
 
 
 def read_yaml(path: Path | str) -> dict[str, Any]:
@@ -264,9 +262,20 @@ def check_consistency(params: Mapping[str, Any]) -> None:
 
 
 def collect(namespace: Mapping[str, Any]) -> dict[str, Any]:
-    """Pick and validate the known parameters from a notebook's namespace (its ``parameters`` cell);
+    """Pick and validate the known parameters from a notebook's namespace (papermill's ``-p`` overrides);
     imported modules that share a parameter's name (``models``) are not parameters."""
-    import types
-
     found = {k: namespace[k] for k in PARAMETERS if k in namespace and not isinstance(namespace[k], types.ModuleType)}
     return validate(found, where="notebook parameters")
+
+
+def for_notebook(run_dir: str | Path, namespace: Mapping[str, Any]) -> dict[str, Any]:
+    """A notebook's parameters: the run's resolved set (``run_dir/params.json``, written by the runner), or
+    ``params/default.yaml`` for a notebook run alone, then any parameter papermill injected (``-p``)."""
+    path = Path(run_dir) / PARAMS_FILE
+    if path.exists():
+        params = validate({k: v for k, v in json.loads(path.read_text()).items() if k != "profile"}, where=str(path))
+    else:
+        params = load("default")
+    params.update(collect(namespace))
+    check_consistency(params)
+    return params

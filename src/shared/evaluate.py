@@ -1,4 +1,4 @@
-"""One evaluation of every model on the same split, tasks and queries (DESIGN §5).
+"""One evaluation of every model on the same split, tasks and queries (docs/architecture.md, "Evaluation protocol").
 
 ``evaluate`` fits each model on the fit period (train, or train+validation when judging test), ranks the
 full catalogue for every query of both tasks, and returns the leaderboard (long format, with 95% bootstrap
@@ -18,7 +18,7 @@ from tqdm.auto import tqdm
 
 from . import metrics, models
 from .config import ParameterError
-from .models.base import Interactions, Recommender, recommend
+from .models import Interactions, Recommender, recommend
 from .split import TASKS, Queries, build_tasks, fit_parts
 
 LEADERBOARD_COLUMNS = ["model", "task", "k", "metric", "value", "ci_low", "ci_high", "note"]
@@ -82,18 +82,16 @@ def evaluate(
     settings of one model on validation.
     """
     names = list(model_names if model_names is not None else params["models"])
-    builders = {**models.MODELS, **(factories or {})}
-    unknown = [n for n in names if n not in builders]
-    if unknown:
-        models.check_names(unknown)
-    check_metric_names(params.get("metrics", metrics.METRICS))
-    wanted = set(params.get("metrics", metrics.METRICS))
+    factories = dict(factories or {})
+    models.check_names([n for n in names if n not in factories])
+    check_metric_names(params["metrics"])
+    wanted = set(params["metrics"])
     ks = sorted(params["k_values"])
     n_boot, seed = params["bootstrap_samples"], params["seed"]
 
     train = fit_interactions(lines, catalogue, target)
     item_ids = train.item_ids
-    tasks = build_tasks(lines, item_ids, target, seed, params.get("max_queries", 0))
+    tasks = build_tasks(lines, item_ids, target, seed, params["max_queries"])
     information = metrics.self_information(train.item_basket_counts, train.baskets.shape[0])
     categories = train.categories
 
@@ -103,7 +101,7 @@ def evaluate(
     for name in tqdm(names, desc=f"evaluating on {target}", disable=not progress):
         started = time.perf_counter()
         try:
-            model = builders[name](params).fit(train)
+            model = (factories[name](params) if name in factories else models.build(name, params)).fit(train)
             fit_seconds = time.perf_counter() - started
             recs = {}
             for task, queries in tasks.items():
@@ -245,32 +243,3 @@ def repeat_new_shares(evaluation: Evaluation, k: int = 10) -> pd.DataFrame:
         if task == "next_basket" and kk == k and "repeat_share" in frame:
             rows.append({"who": model, "repeat_share": float(np.nanmean(frame["repeat_share"]))})
     return pd.DataFrame(rows)
-
-
-def validation_sweep(
-    lines: pd.DataFrame, catalogue: pd.DataFrame | None, params: Mapping[str, Any], model: str,
-    grid: Mapping[str, Sequence[Any]], metric: str = "ndcg", k: int = 10, progress: bool = True,
-) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Fit ``model`` on train with every combination of ``grid`` and score it on the validation queries.
-
-    Returns the table (one row per setting and task) and the setting with the best mean ``metric@k`` over
-    the tasks: the test period is never looked at while choosing.
-    """
-    import itertools
-
-    keys = list(grid)
-    rows = []
-    quick = {**params, "metrics": [metric], "bootstrap_samples": max(10, min(params["bootstrap_samples"], 200))}
-    for values in tqdm(list(itertools.product(*(grid[key] for key in keys))), desc=f"tuning {model}", disable=not progress):
-        setting = dict(zip(keys, values))
-        result = evaluate(lines, catalogue, {**quick, **setting}, [model], target="validation", progress=False)
-        board = result.leaderboard
-        if model in result.failures:
-            raise RuntimeError(f"{model} failed on validation with {setting}: {result.failures[model]}")
-        for row in board[(board["metric"] == metric) & (board["k"] == k)].itertuples():
-            rows.append({**setting, "task": row.task, f"{metric}@{k}": row.value, "ci_low": row.ci_low, "ci_high": row.ci_high})
-    table = pd.DataFrame(rows)
-    mean = table.groupby(keys, sort=False)[f"{metric}@{k}"].mean()
-    best = mean.idxmax()
-    best = dict(zip(keys, best if isinstance(best, tuple) else (best,)))
-    return table, {k: v.item() if isinstance(v, np.generic) else v for k, v in best.items()}

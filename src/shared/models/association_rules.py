@@ -1,6 +1,6 @@
 """``rules``: recommend what association rules say follows from the items at hand.
 
-Fitting mines the training baskets (:mod:`shared.rules`, same support, count floor and engine as notebook
+Fitting mines the training baskets (:mod:`shared.mining`, same support, count floor and engine as notebook
 02) and keeps every rule above ``rules_min_confidence``. A query's items are its basket context, or, when
 the context is empty (next_basket), the items of the customer's history. An item's score is the best
 ``confidence`` (or ``lift``, parameter ``rules_score``) among the rules whose antecedent lies inside the
@@ -15,25 +15,26 @@ from typing import Sequence
 import numpy as np
 from scipy import sparse
 
-from .. import rules as mining
+from .. import mining
+from ..spark_session import SparkSettings
 from .base import Interactions, counts_matrix, popularity_tiebreak
 
 
 class RulesRecommender:
     name = "rules"
 
-    def __init__(self, min_support: float = 0.001, min_confidence: float = 0.02, score: str = "confidence",
-                 min_count: int = 10, max_len: int = 3, engine: str = "fim", spark_params: dict | None = None):
+    def __init__(self, min_support: float, min_confidence: float, score: str, min_count: int, max_len: int,
+                 engine: str = "fim", spark: SparkSettings | None = None):
         if score not in ("confidence", "lift"):
             raise ValueError(f"parameter 'rules_score': unknown score {score!r} (confidence or lift)")
         self.min_support, self.min_confidence, self.score_by = min_support, min_confidence, score
-        self.min_count, self.max_len, self.engine, self.spark_params = min_count, max_len, engine, spark_params
+        self.min_count, self.max_len, self.engine, self.spark = min_count, max_len, engine, spark
 
     def fit(self, train: Interactions) -> "RulesRecommender":
         baskets = np.split(train.baskets.indices, train.baskets.indptr[1:-1])
         itemsets = mining.frequent_itemsets(
             [b.tolist() for b in baskets], self.min_support, max_len=self.max_len or None,
-            engine=self.engine, min_count=self.min_count, spark_params=self.spark_params,
+            engine=self.engine, min_count=self.min_count, spark=self.spark,
         )
         found = mining.association_rules(itemsets, itemsets.attrs["n_baskets"], self.min_confidence, min_count=self.min_count)
         self.n_rules = len(found)

@@ -9,7 +9,6 @@ already in the basket count fully, the customer's history (counts divided by the
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 from scipy import sparse
 
 from .base import Interactions, counts_matrix, popularity_tiebreak
@@ -71,29 +70,3 @@ class ItemKNN:
         query = counts_matrix(contexts, self.n_items) + self.history_weight * history
         # scores[q, j] = sum_i query[q, i] * sim[i, j]
         return (query @ self.similarity).toarray() + self.tiebreak
-
-
-def top_pairs(train: Interactions, min_count: int = 10, min_support: float = 0.0, n: int = 20) -> pd.DataFrame:
-    """The item pairs bought together most above chance: support, confidence both ways, and lift.
-
-    Pairs in fewer than ``min_count`` baskets are never shown (privacy floor); ``min_support`` (a share of
-    baskets) raises that floor so that lift, which is noisy on rare pairs, ranks pairs that matter.
-    """
-    co = sparse.triu(cooccurrence(train.baskets), k=1).tocoo()
-    keep = co.data >= max(min_count, min_support * train.baskets.shape[0])
-    a, b, both = co.row[keep], co.col[keep], co.data[keep].astype(np.int64)
-    counts = train.item_basket_counts
-    n_baskets = train.baskets.shape[0]
-    frame = pd.DataFrame(
-        {
-            "item_a": train.item_ids[a],
-            "item_b": train.item_ids[b],
-            "baskets": both,
-            "support": both / n_baskets,
-            "confidence_a_to_b": both / counts[a],
-            "confidence_b_to_a": both / counts[b],
-            "lift": both * n_baskets / (counts[a].astype(float) * counts[b]),
-        }
-    )
-    frame = frame.sort_values(["lift", "baskets", "item_a", "item_b"], ascending=[False, False, True, True], kind="stable")
-    return frame.head(n).reset_index(drop=True)

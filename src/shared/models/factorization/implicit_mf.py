@@ -1,4 +1,4 @@
-"""``als`` and ``bpr``: matrix factorization of the customer x item matrix with ``implicit``.
+"""``als`` and ``bpr``: matrix factorization of the customer x item matrix with ``implicit`` (CPU or GPU).
 
 - Training matrix: each customer's basket count per item from the fit period, weighted by ``mf_weighting``:
   ``raw`` counts, ``log`` (log1p of counts) or ``bm25`` (term frequency saturated with k1 = 100, b = 0.8
@@ -16,14 +16,15 @@
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
-from scipy import sparse
+import pandas as pd
+from scipy import sparse, stats
 from threadpoolctl import threadpool_limits
 
-from ..config import ParameterError
-from .base import Interactions, counts_matrix
+from ...config import ParameterError
+from ..base import Interactions, counts_matrix
 
 WEIGHTINGS = ("raw", "log", "bm25")
 CONFIDENCES = ("implicit", "hkv")
@@ -197,40 +198,6 @@ class ALS(MatrixFactorization):
             return np.asarray(self.model.recalculate_user(np.arange(rows.shape[0]), self._training_matrix(rows)))
 
 
-class SparkALS(ALS):
-    """ALS fitted by Spark (``pyspark.ml.recommendation.ALS``, ``implicitPrefs``) on the same weights.
-
-    Spark's confidence is always ``1 + alpha * w`` (``als_confidence: hkv``), whatever ``als_confidence``
-    says. It also multiplies the regularisation by each customer's number
-    of rated items (and each item's number of customers). So that ``als_regularization`` means the same on both
-    engines, Spark gets it divided by the training customers' mean number of items: the regularisation of an
-    average customer is then the same. Queries are folded in with Spark's own normal equations
-    (:func:`shared.spark.als_fold_in`), exactly as a training customer. Spark reports no per-iteration loss."""
-
-    def __init__(self, spark_params: Mapping[str, Any] | None = None, **kwargs: Any):
-        kwargs["use_gpu"] = False
-        kwargs["confidence"] = "hkv"
-        super().__init__(**kwargs)
-        self.spark_params = dict(spark_params or {})
-
-    def fit(self, train: Interactions) -> "SparkALS":
-        from .. import spark
-
-        weights = self._prepare(train)
-        rated = max(int(np.count_nonzero(np.diff(weights.indptr))), 1)
-        self.spark_regularization = self.regularization / max(weights.nnz / rated, 1.0)
-        self.curve = []
-        self.item_factors = spark.als_item_factors(
-            weights, self.factors, self.spark_regularization, self.alpha, self.iterations, self.seed, self.spark_params
-        )
-        return self
-
-    def user_vectors(self, rows: sparse.csr_matrix) -> np.ndarray:
-        from .. import spark
-
-        return spark.als_fold_in(rows, self.item_factors, self.spark_regularization, self.alpha)
-
-
 class BPR(MatrixFactorization):
     name = "bpr"
 
@@ -277,29 +244,6 @@ class BPR(MatrixFactorization):
         return users
 
 
-def make_als(params: Mapping[str, Any]) -> ALS:
-    """ALS of the run's engine: implicit's under ``engine: pandas``, Spark's under ``engine: spark``."""
-    settings = dict(
-        factors=params.get("als_factors", 64), regularization=params.get("als_regularization", 0.05),
-        alpha=params.get("als_alpha", 0.1), iterations=params.get("als_iterations", 15),
-        weighting=params.get("mf_weighting", "bm25"), min_item_count=params.get("mf_min_item_count", 5),
-        seed=params.get("seed", 42), use_gpu=params.get("mf_use_gpu", False),
-        confidence=params.get("als_confidence", "implicit"),
-    )
-    if params.get("engine", "pandas") == "spark":
-        return SparkALS(spark_params=params, **settings)
-    return ALS(**settings)
-
-
-def make_bpr(params: Mapping[str, Any]) -> BPR:
-    return BPR(
-        factors=params.get("bpr_factors", 64), regularization=params.get("bpr_regularization", 0.01),
-        learning_rate=params.get("bpr_learning_rate", 0.01), iterations=params.get("bpr_iterations", 100),
-        weighting=params.get("mf_weighting", "bm25"), min_item_count=params.get("mf_min_item_count", 5),
-        seed=params.get("seed", 42), use_gpu=params.get("mf_use_gpu", False),
-    )
-
-
 def cold_queries(model: MatrixFactorization, queries) -> dict[str, int]:
     """How many queries the cold-item fallback touched: a cold item among the targets or in the context."""
     cold = model.cold
@@ -318,12 +262,9 @@ def cosine(model: MatrixFactorization, a: np.ndarray, b: np.ndarray) -> np.ndarr
     return np.where(norms > 0, np.einsum("ij,ij->i", fa, fb) / np.where(norms > 0, norms, 1), 0.0)
 
 
-def agreement_with_lift(model: MatrixFactorization, pairs: "pd.DataFrame", item_ids: np.ndarray) -> tuple["pd.DataFrame", dict[str, float]]:
+def agreement_with_lift(model: MatrixFactorization, pairs: pd.DataFrame, item_ids: np.ndarray) -> tuple[pd.DataFrame, dict[str, float]]:
     """Embedding cosine next to rule lift for item pairs (columns item_a, item_b, lift), and their rank
     correlation (Spearman) over the pairs whose items are both warm."""
-    import pandas as pd
-    from scipy import stats
-
     index = pd.Index(item_ids)
     a, b = index.get_indexer(pairs["item_a"]), index.get_indexer(pairs["item_b"])
     keep = (a >= 0) & (b >= 0)

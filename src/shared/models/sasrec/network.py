@@ -18,7 +18,7 @@ What a position predicts depends on a *flag* added to its output before the tied
 
 The output is repeat-aware: each flag has a learned weight on log(1 + times the item already occurs in the
 sequence up to the position), since rebuying is most of grocery shopping (a copy term in the spirit of
-repeat-aware next-basket models). Scores are logits over the whole catalogue; training (``shared.train``) uses full softmax cross-entropy
+repeat-aware next-basket models). Scores are logits over the whole catalogue; training (:mod:`.training`) uses full softmax cross-entropy
 over every target item of a position (or sampled softmax above a catalogue-size limit).
 """
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Training SASRec (``shared.models.sasrec``) on purchase sequences, and its place in the model protocol.
+"""Training SASRec (:mod:`.network`) on purchase sequences, and its place in the model protocol.
 
 - Sequences: each customer's fit-period baskets in time order; customers with fewer than two baskets are
   skipped and counted. Every epoch shuffles the items inside each basket (they have no order) and cuts each
@@ -16,6 +16,7 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass, field
@@ -28,35 +29,46 @@ import torch
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 
-from . import metrics
-from .config import ParameterError
-from .models.base import Interactions, popularity_tiebreak, recommend
-from .models.sasrec import CONTINUE, NEXT, SASRec, SASRecConfig, encode, prefix_counts, split_baskets
+from ... import metrics
+from ...config import ParameterError
+from ..base import Interactions, recommend
+from .network import CONTINUE, NEXT, SASRec, SASRecConfig, prefix_counts
+from .scorer import SequenceScorer, popularity_fallback
 
 
 @dataclass
 class TrainSettings:
-    epochs: int = 20
-    batch_size: int = 64
-    learning_rate: float = 1e-3
-    weight_decay: float = 0.01
-    warmup_steps: int = 100
-    clip: float = 1.0
-    patience: int = 3
-    loss: str = "auto"
-    max_full_softmax: int = 50_000
-    negatives: int = 2048
-    windows: int = 3
-    max_targets: int = 30
-    eval_queries: int = 1000
-    seed: int = 42
-    device: str = "auto"
+    """Architecture and training of SASRec: the ``sasrec_*`` parameters, with no defaults of their own
+    (``params/default.yaml`` is the one source of defaults)."""
+
+    max_len: int
+    dim: int
+    heads: int
+    blocks: int
+    dropout: float
+    epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float
+    warmup_steps: int
+    patience: int
+    loss: str
+    max_full_softmax: int
+    negatives: int
+    windows: int
+    eval_queries: int
+    device: str
+    seed: int
+    clip: float = 1.0  # gradient-norm clipping: a fixed part of the recipe, not a parameter
+    max_targets: int = 30  # target items kept per position (a memory bound, not a parameter)
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "TrainSettings":
-        keys = {f: f"sasrec_{f}" for f in cls.__dataclass_fields__ if f != "seed"}
-        values = {f: params[k] for f, k in keys.items() if k in params}
-        return cls(seed=params.get("seed", 42), **values)
+        fields = [f for f in cls.__dataclass_fields__ if f not in ("seed", "clip", "max_targets")]
+        return cls(seed=params["seed"], **{f: params[f"sasrec_{f}"] for f in fields})
+
+    def replace(self, **changes: Any) -> "TrainSettings":
+        return dataclasses.replace(self, **changes)
 
 
 @dataclass
@@ -70,11 +82,9 @@ class TrainResult:
     item_ids: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def model_config(params: Mapping[str, Any], n_items: int) -> SASRecConfig:
-    return SASRecConfig(
-        n_items=n_items, max_len=params.get("sasrec_max_len", 50), dim=params.get("sasrec_dim", 64),
-        heads=params.get("sasrec_heads", 2), blocks=params.get("sasrec_blocks", 2), dropout=params.get("sasrec_dropout", 0.2),
-    )
+def model_config(settings: TrainSettings, n_items: int) -> SASRecConfig:
+    return SASRecConfig(n_items=n_items, max_len=settings.max_len, dim=settings.dim, heads=settings.heads,
+                        blocks=settings.blocks, dropout=settings.dropout)
 
 
 def pick_device(name: str) -> torch.device:
@@ -181,51 +191,6 @@ def batch_loss(model: SASRec, tokens, recency, flags, targets, loss: str, negati
     return -per_position.mean()
 
 
-def popularity_fallback(train: Interactions) -> np.ndarray:
-    """Scores for customers the model knows nothing about yet: log popularity."""
-    return np.log(popularity_tiebreak(train) + 1e-6).astype(np.float32)
-
-
-class SequenceScorer:
-    """Scores queries with a trained SASRec: history baskets (+ the basket context) -> catalogue logits.
-    It follows the model protocol's ``score``, so ``recommend`` can rank with it directly."""
-
-    name = "sasrec"
-    uses_basket_breaks = True
-
-    def __init__(self, model: SASRec, device: torch.device, fallback: np.ndarray, batch_size: int = 256):
-        self.model, self.device, self.fallback, self.batch_size = model, device, fallback, batch_size
-
-    def sequences(self, histories, contexts, breaks):
-        length = self.model.config.max_len
-        tokens = np.zeros((len(histories), length), np.int64)
-        recency = np.zeros_like(tokens)
-        flags = np.zeros(len(histories), np.int64)
-        for i, (h, c, b) in enumerate(zip(histories, contexts, breaks)):
-            baskets = split_baskets(h, b)
-            if len(c):
-                baskets = baskets + [np.asarray(c, dtype=np.int64)]
-                flags[i] = CONTINUE
-            else:
-                flags[i] = NEXT
-            tokens[i], recency[i] = encode(baskets, length)
-        return tokens, recency, flags
-
-    @torch.no_grad()
-    def score(self, histories, contexts, breaks) -> np.ndarray:
-        self.model.eval()
-        tokens, recency, flags = self.sequences(histories, contexts, breaks)
-        out = np.empty((len(tokens), self.model.config.n_items), dtype=np.float32)
-        for start in range(0, len(tokens), self.batch_size):
-            sl = slice(start, start + self.batch_size)
-            logits = self.model(torch.from_numpy(tokens[sl]).to(self.device), torch.from_numpy(recency[sl]).to(self.device),
-                                torch.from_numpy(flags[sl]).to(self.device))
-            out[sl] = logits.float().cpu().numpy()
-        empty = ~(tokens != 0).any(axis=1)
-        out[empty] = self.fallback  # nothing known about the customer yet: popularity
-        return out
-
-
 def validation_ndcg(scorer: SequenceScorer, validation: Mapping[str, Any], k: int = 10) -> float:
     values = []
     for queries in validation.values():
@@ -234,12 +199,9 @@ def validation_ndcg(scorer: SequenceScorer, validation: Mapping[str, Any], k: in
     return float(np.mean(values))
 
 
-def fit_sasrec(train: Interactions, params: Mapping[str, Any], validation: Mapping[str, Any] | None = None,
-               epochs: int | None = None, progress: bool = True) -> TrainResult:
+def fit_sasrec(train: Interactions, settings: TrainSettings, validation: Mapping[str, Any] | None = None,
+               progress: bool = True) -> TrainResult:
     """Train SASRec on ``train``; with ``validation`` (task -> Queries), stop early on NDCG@10."""
-    settings = TrainSettings.from_params(params)
-    if epochs is not None:
-        settings.epochs = epochs
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
@@ -250,7 +212,7 @@ def fit_sasrec(train: Interactions, params: Mapping[str, Any], validation: Mappi
     sequences, skipped = customer_baskets(train)
     if not sequences:
         raise ValueError("no customer has two or more baskets in the fit period: nothing to train SASRec on")
-    config = model_config(params, train.n_items)
+    config = model_config(settings, train.n_items)
     model = SASRec(config).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / max(settings.warmup_steps, 1)))
@@ -298,12 +260,12 @@ def fit_sasrec(train: Interactions, params: Mapping[str, Any], validation: Mappi
                        str(device), np.asarray(train.item_ids))
 
 
-def save_checkpoint(result: TrainResult, path: str | Path, params: Mapping[str, Any]) -> Path:
+def save_checkpoint(result: TrainResult, path: str | Path, settings: TrainSettings) -> Path:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"config": result.model.config.to_dict(), "state_dict": result.model.state_dict(),
                 "item_ids": [str(x) for x in result.item_ids], "best_epoch": result.best_epoch,
-                "params": {k: v for k, v in params.items() if k.startswith("sasrec_") or k == "seed"}}, path)
+                "settings": dataclasses.asdict(settings)}, path)
     return path
 
 
@@ -320,85 +282,3 @@ def load_checkpoint(path: str | Path, item_ids: np.ndarray, device: str = "auto"
     return model.to(pick_device(device)).eval()
 
 
-class SASRecRecommender:
-    """The model protocol around SASRec. With ``sasrec_checkpoint`` (trained by notebook 04 on the same fit
-    period and catalogue) it loads those weights; otherwise it trains for ``sasrec_epochs`` epochs."""
-
-    name = "sasrec"
-    uses_basket_breaks = True
-
-    def __init__(self, params: Mapping[str, Any]):
-        self.params = dict(params)
-        TrainSettings.from_params(params)  # fail early on bad settings
-
-    def fit(self, train: Interactions) -> "SASRecRecommender":
-        device = pick_device(self.params.get("sasrec_device", "auto"))
-        checkpoint = self.params.get("sasrec_checkpoint")
-        model = load_checkpoint(checkpoint, train.item_ids, str(device)) if checkpoint else None
-        if model is None:
-            model = fit_sasrec(train, self.params, progress=False).model
-        self.scorer = SequenceScorer(model, device, popularity_fallback(train))
-        return self
-
-    def score(self, histories, contexts, breaks) -> np.ndarray:
-        return self.scorer.score(histories, contexts, breaks)
-
-
-def sweep(train: Interactions, validation: Mapping[str, Any], params: Mapping[str, Any], grid: Mapping[str, Sequence[Any]],
-          epochs: int, progress: bool = True) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Train each setting of ``grid`` for ``epochs`` epochs on ``train``; validation NDCG@10 of the best epoch,
-    parameters, time. Returns the table and the best setting."""
-    import itertools
-
-    keys = list(grid)
-    rows = []
-    for values in tqdm(list(itertools.product(*(grid[k] for k in keys))), desc="sasrec sweep", disable=not progress):
-        setting = dict(zip(keys, values))
-        started = time.perf_counter()
-        result = fit_sasrec(train, {**params, **setting, "sasrec_patience": epochs}, validation, epochs=epochs, progress=False)
-        rows.append({**setting, "parameters": sum(p.numel() for p in result.model.parameters()),
-                     "val_ndcg@10": float(result.history["val_ndcg@10"].max()),
-                     "seconds": round(time.perf_counter() - started, 1),
-                     "tokens_per_s": int(result.history["tokens_per_s"].mean())})
-    table = pd.DataFrame(rows)
-    best = table.loc[table["val_ndcg@10"].idxmax(), keys].to_dict()
-    return table, {k: v.item() if isinstance(v, np.generic) else v for k, v in best.items()}
-
-
-@torch.no_grad()
-def explain(model: SASRec, baskets: list[np.ndarray], flag: int = NEXT) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """For one customer's baskets: the attention of the last position in every block and head (rows) over
-    the sequence's tokens, the token items, and each token's basket number."""
-    tokens, recency = encode(baskets, model.config.max_len)
-    device = next(model.parameters()).device
-    model.eval()
-    _, weights = model.hidden(torch.from_numpy(tokens[None]).to(device), torch.from_numpy(recency[None]).to(device), return_weights=True)
-    real = tokens != 0
-    rows = np.concatenate([w[0, :, -1, :].cpu().numpy() for w in weights])[:, real]
-    return rows, tokens[real] - 1, (recency.max() - recency)[real]
-
-
-@torch.no_grad()
-def next_purchase_lift(model: SASRec, items: Sequence[int], reference: Sequence[int], n: int = 5) -> dict[int, list[tuple[int, float]]]:
-    """Items each of ``items`` most raises as the next purchase: log-probability after a one-item basket
-    of it, minus the mean log-probability after one-item baskets of the ``reference`` items."""
-    device = next(model.parameters()).device
-    model.eval()
-
-    def logp(item_list: Sequence[int]) -> np.ndarray:
-        length = model.config.max_len
-        tokens = np.zeros((len(item_list), length), np.int64)
-        tokens[:, -1] = np.asarray(item_list) + 1
-        recency = np.zeros_like(tokens)
-        flags = np.full(len(item_list), NEXT)
-        out = model(torch.from_numpy(tokens).to(device), torch.from_numpy(recency).to(device), torch.from_numpy(flags).to(device))
-        return torch.log_softmax(out, dim=-1).cpu().numpy()
-
-    base = logp(list(reference)).mean(axis=0)
-    raised = logp(list(items)) - base
-    result = {}
-    for row, item in zip(raised, items):
-        row[item] = -np.inf
-        top = np.argsort(-row, kind="stable")[:n]
-        result[int(item)] = [(int(i), float(row[i])) for i in top]
-    return result

@@ -16,7 +16,7 @@ Engines, all giving identical itemsets and counts:
 - ``fim`` (default): Christian Borgelt's FP-growth in C (PyPI ``pyfim``, MIT licence);
 - ``mlxtend_fpgrowth``, ``mlxtend_hmine``, ``mlxtend_apriori`` (``low_memory=True``): mlxtend on a sparse
   basket matrix of the *frequent items only*, so memory follows the frequent items, not the catalogue;
-- ``spark``: ``pyspark.ml.fpm.FPGrowth`` (:mod:`shared.spark`), chosen by the run's ``engine: spark``.
+- ``spark``: ``pyspark.ml.fpm.FPGrowth`` (:mod:`.spark_fpgrowth`), chosen by the run's ``engine: spark``.
 
 An itemset is frequent when its basket count is at least ``max(ceil(min_support * n_baskets), min_count)``;
 ``min_count`` (default 10) is a privacy floor: nothing rarer is ever returned. Empty baskets are skipped and
@@ -34,6 +34,9 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 import pandas as pd
 from scipy import sparse, stats
+
+from ..spark_session import SparkSettings
+from . import spark_fpgrowth
 
 ENGINES = ("fim", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori", "spark")
 RULE_COLUMNS = [
@@ -100,27 +103,25 @@ def frequent_itemsets(
     min_count: int = 10,
     max_itemsets: int = 2_000_000,
     seed: int = 0,
-    spark_params: Mapping[str, Any] | None = None,
+    spark: SparkSettings | None = None,
 ) -> pd.DataFrame:
     """All itemsets in at least ``max(ceil(min_support * n), min_count)`` of the ``n`` non-empty baskets.
 
     ``baskets`` is a sequence of baskets (lists of items) or, with ``engine="spark"``, also a Spark DataFrame
-    with one array column ``items`` per basket, which is never collected whole. ``spark_params`` (the run's
-    parameters) start the Spark session."""
+    with one array column ``items`` per basket, which is never collected whole. ``spark`` starts the Spark
+    session (needed with ``engine="spark"``)."""
     _check(min_support, min_count, engine, max_len)
     if hasattr(baskets, "sparkSession"):
         if engine != "spark":
             raise ValueError(f"a Spark DataFrame of baskets needs engine='spark', not {engine!r}")
-        from . import spark
-
         frame = baskets.filter("size(items) > 0").persist()
         n_all, n = baskets.count(), frame.count()
         if n == 0:
             raise ValueError("no non-empty baskets to mine")
         threshold = count_threshold(min_support, n, min_count)
         scale = _guard_scale(threshold, n)
-        _guard_sample(spark.sample_baskets(frame, scale, seed), scale, threshold, n, max_len, max_itemsets, min_support)
-        found = spark.frequent_itemsets(frame, n, threshold, max_len, spark_params or {})
+        _guard_sample(spark_fpgrowth.sample_baskets(frame, scale, seed), scale, threshold, n, max_len, max_itemsets, min_support)
+        found = spark_fpgrowth.frequent_itemsets(frame, n, threshold, max_len, _spark_settings(spark))
         frame.unpersist()
     else:
         tracts = [b if isinstance(b, (list, tuple)) else list(b) for b in baskets]
@@ -134,9 +135,7 @@ def frequent_itemsets(
         if engine == "fim":
             found = _mine_fim(tracts, threshold, max_len)
         elif engine == "spark":
-            from . import spark
-
-            found = spark.frequent_itemsets(tracts, n, threshold, max_len, spark_params or {})
+            found = spark_fpgrowth.frequent_itemsets(tracts, n, threshold, max_len, _spark_settings(spark))
         else:
             found = _mine_mlxtend(BasketMatrix(tracts), threshold, max_len, engine.split("_", 1)[1])
     if len(found) > max_itemsets:
@@ -157,6 +156,12 @@ def frequent_itemsets(
     return frame
 
 
+def _spark_settings(spark: SparkSettings | None) -> SparkSettings:
+    if spark is None:
+        raise ValueError("engine='spark' needs the Spark settings (spark=SparkSettings(...))")
+    return spark
+
+
 def count_threshold(min_support: float, n: int, min_count: int) -> int:
     """The basket count an itemset needs: ``max(ceil(min_support * n), min_count, 1)``."""
     return max(math.ceil(min_support * n - 1e-9), min_count, 1)
@@ -164,7 +169,7 @@ def count_threshold(min_support: float, n: int, min_count: int) -> int:
 
 def engine_of(params: Mapping[str, Any]) -> str:
     """The itemset engine of a run: Spark's FP-growth under ``engine: spark``, else ``mining_engine``."""
-    return "spark" if params.get("engine", "pandas") == "spark" else params.get("mining_engine", "fim")
+    return "spark" if params["engine"] == "spark" else params["mining_engine"]
 
 
 def _too_many_message(found: int, cap: int, min_support: float, suggest: float) -> str:
@@ -447,13 +452,13 @@ class Mined:
     def __init__(self, baskets: Sequence[Sequence[Any]], min_support: float, params: Mapping[str, Any]):
         self.params = params
         self.itemsets = frequent_itemsets(
-            baskets, min_support, max_len=params.get("max_len") or None, engine=engine_of(params),
-            min_count=params.get("min_count", 10), max_itemsets=params.get("max_itemsets", 2_000_000),
-            seed=params.get("seed", 0), spark_params=params,
+            baskets, min_support, max_len=params["max_len"] or None, engine=engine_of(params),
+            min_count=params["min_count"], max_itemsets=params["max_itemsets"],
+            seed=params["seed"], spark=SparkSettings.from_params(params),
         )
         self.n_baskets = self.itemsets.attrs["n_baskets"]
-        self.rules = association_rules(self.itemsets, self.n_baskets, 0.0, params.get("p_adjust", "bh"), params.get("min_count", 10))
-        alpha, min_confidence = params.get("alpha", 0.05), params.get("min_confidence", 0.0)
+        self.rules = association_rules(self.itemsets, self.n_baskets, 0.0, params["p_adjust"], params["min_count"])
+        alpha, min_confidence = params["alpha"], params["min_confidence"]
         self.rules["trusted"] = (
             (self.rules["confidence"] >= min_confidence) & (self.rules["p_adjusted"] < alpha) & ~self.rules["redundant"]
         )
@@ -490,18 +495,26 @@ def category_baskets(lines: pd.DataFrame, catalogue: pd.DataFrame | None) -> lis
 
 
 def pair_lifts(itemsets: pd.DataFrame, n_baskets: int) -> pd.DataFrame:
-    """Every frequent pair with its basket count and lift, from the frequent itemsets."""
+    """Every frequent pair with its basket count (``baskets``), support, confidence both ways and lift, from the frequent
+    itemsets, strongest lift first: the one pair table of the project (rule partners, the stakeholder summary,
+    the comparison with embeddings)."""
     count = dict(zip(itemsets["itemset"], itemsets["count"]))
     rows = []
     for itemset, c in count.items():
         if len(itemset) == 2:
             a, b = sorted(itemset, key=str)
-            rows.append((a, b, c, c * n_baskets / (count[frozenset((a,))] * count[frozenset((b,))])))
-    return pd.DataFrame(rows, columns=["item_a", "item_b", "count", "lift"])
+            rows.append((a, b, c, count[frozenset((a,))], count[frozenset((b,))]))
+    frame = pd.DataFrame(rows, columns=["item_a", "item_b", "baskets", "count_a", "count_b"])
+    frame["support"] = frame["baskets"] / n_baskets
+    frame["confidence_a_to_b"] = frame["baskets"] / frame["count_a"]
+    frame["confidence_b_to_a"] = frame["baskets"] / frame["count_b"]
+    frame["lift"] = frame["baskets"] * n_baskets / (frame["count_a"].astype(float) * frame["count_b"])
+    frame = frame.sort_values(["lift", "baskets", "item_a", "item_b"], ascending=[False, False, True, True], kind="stable")
+    return frame.drop(columns=["count_a", "count_b"]).reset_index(drop=True)
 
 
 def frequent_pairs(lines: pd.DataFrame, min_support: float, min_count: int = 10) -> pd.DataFrame:
     """Every pair of items in at least ``min_support`` of the baskets of ``lines`` (and ``min_count``),
-    with its count and lift: the rule view that embeddings and sequence models are compared with."""
+    with :func:`pair_lifts`' columns."""
     itemsets = frequent_itemsets(baskets_of(lines), min_support, max_len=2, min_count=min_count)
     return pair_lifts(itemsets, itemsets.attrs["n_baskets"])

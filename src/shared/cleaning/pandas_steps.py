@@ -1,77 +1,16 @@
-"""Cleaning: each step drops (or merges) lines for one reason and records it in the ledger.
-
-The ledger has one row per (step, reason) with ``rows_in - rows_dropped == rows_out``, chained so that the
-first row's ``rows_in`` is the raw line count and the last row's ``rows_out`` the clean one. Every dropped
-line is kept in ``rejected`` with its step and reason, so nothing is lost silently. Customer IDs are
-pseudonymised with a salted hash before anything else, so rejected lines carry no raw IDs either.
-"""
+"""The cleaning steps on pandas lines (``engine: pandas``); :mod:`.spark_steps` runs the same on Spark."""
 from __future__ import annotations
 
-import hashlib
-from dataclasses import dataclass
 from typing import Any, Mapping
 
-import numpy as np
 import pandas as pd
 
-from .data import Dataset, catalogue_at_level
-
-LEDGER_COLUMNS = ["step", "reason", "rows_in", "rows_dropped", "rows_out"]
-
-
-@dataclass
-class CleanResult:
-    lines: pd.DataFrame
-    catalogue: pd.DataFrame | None
-    ledger: pd.DataFrame
-    rejected: pd.DataFrame
-
-
-class Ledger:
-    """Collects ledger rows and rejected lines while the steps run."""
-
-    def __init__(self) -> None:
-        self.rows: list[dict[str, Any]] = []
-        self.rejected: list[pd.DataFrame] = []
-
-    def drop(self, lines: pd.DataFrame, mask: pd.Series | np.ndarray, step: str, reason: str) -> pd.DataFrame:
-        mask = np.asarray(mask, dtype=bool)
-        n_drop = int(mask.sum())
-        self.rows.append(
-            {"step": step, "reason": reason, "rows_in": len(lines), "rows_dropped": n_drop, "rows_out": len(lines) - n_drop}
-        )
-        if n_drop:
-            self.rejected.append(lines[mask].assign(step=step, reason=reason))
-            lines = lines[~mask]
-        return lines
-
-    def frame(self) -> pd.DataFrame:
-        return pd.DataFrame(self.rows, columns=LEDGER_COLUMNS)
-
-    def rejected_frame(self, columns: list[str]) -> pd.DataFrame:
-        if not self.rejected:
-            return pd.DataFrame({c: pd.Series(dtype="object") for c in [*columns, "step", "reason"]})
-        out = pd.concat(self.rejected, ignore_index=True)
-        for col in out.columns:  # parquet wants one type per column; IDs stay strings
-            if out[col].dtype == object:
-                out[col] = out[col].astype("str")
-        return out
-
-
-def pseudonymise(ids: pd.Series, salt: str) -> pd.Series:
-    """Salted SHA-256 of each distinct ID (first 12 hex digits); missing IDs stay missing."""
-    uniques = ids.dropna().unique()
-    mapping = {u: "c" + hashlib.sha256(f"{salt}:{u}".encode()).hexdigest()[:12] for u in uniques}
-    return ids.map(mapping).astype("str")
+from ..data import Dataset, catalogue_at_level
+from .ledger import CleanResult, Ledger, finish, pseudonymise
 
 
 def clean(data: Dataset, params: Mapping[str, Any]) -> CleanResult:
-    """Run every cleaning step in order; see the module docstring for the ledger's contract. With
-    ``engine: spark`` the same steps run in Spark (:func:`shared.spark.clean`), with an identical ledger."""
-    if params.get("engine", "pandas") == "spark":
-        from . import spark
-
-        return spark.clean(data, params)
+    """Run every cleaning step in order on pandas lines; see :mod:`shared.cleaning` for the contract."""
     level = params["item_level"]
     ledger = Ledger()
     lines = data.lines.reset_index(drop=True).copy()
@@ -123,13 +62,6 @@ def clean(data: Dataset, params: Mapping[str, Any]) -> CleanResult:
     lines = lines.sort_values([data.order_column, "basket_id", "item_id"], kind="stable").reset_index(drop=True)
     return CleanResult(lines=lines, catalogue=finish(lines, catalogue), ledger=ledger.frame(),
                        rejected=ledger.rejected_frame(original_columns))
-
-
-def finish(lines: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataFrame | None:
-    """The catalogue of the items that survived cleaning, sorted by item."""
-    if catalogue is None:
-        return None
-    return catalogue[catalogue["item_id"].isin(lines["item_id"].unique())].sort_values("item_id").reset_index(drop=True)
 
 
 def _merge_repeated(lines: pd.DataFrame, ledger: Ledger, level: str) -> pd.DataFrame:

@@ -1,0 +1,91 @@
+"""ALS on Spark (``engine: spark``), beside implicit's in :mod:`.implicit_mf`: the same weighted customer x
+item matrix, ``pyspark.ml.recommendation.ALS`` with ``implicitPrefs``, and queries folded in with Spark's
+own normal equations."""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+from scipy import sparse
+
+from ...spark_session import SparkSettings, session
+from ..base import Interactions
+from .implicit_mf import ALS
+
+
+class SparkALS(ALS):
+    """ALS fitted by Spark (``pyspark.ml.recommendation.ALS``, ``implicitPrefs``) on the same weights.
+
+    Spark's confidence is always ``1 + alpha * w`` (``als_confidence: hkv``), whatever ``als_confidence``
+    says. It also multiplies the regularisation by each customer's number
+    of rated items (and each item's number of customers). So that ``als_regularization`` means the same on both
+    engines, Spark gets it divided by the training customers' mean number of items: the regularisation of an
+    average customer is then the same. Queries are folded in with Spark's own normal equations
+    (:func:`als_fold_in`), exactly as a training customer. Spark reports no per-iteration loss."""
+
+    def __init__(self, spark: SparkSettings, **kwargs: Any):
+        kwargs["use_gpu"] = False
+        kwargs["confidence"] = "hkv"
+        super().__init__(**kwargs)
+        self.spark = spark
+
+    def fit(self, train: Interactions) -> "SparkALS":
+        weights = self._prepare(train)
+        rated = max(int(np.count_nonzero(np.diff(weights.indptr))), 1)
+        self.spark_regularization = self.regularization / max(weights.nnz / rated, 1.0)
+        self.curve = []
+        self.item_factors = als_item_factors(
+            weights, self.factors, self.spark_regularization, self.alpha, self.iterations, self.seed, self.spark
+        )
+        return self
+
+    def user_vectors(self, rows: sparse.csr_matrix) -> np.ndarray:
+        return als_fold_in(rows, self.item_factors, self.spark_regularization, self.alpha)
+
+
+def als_item_factors(user_items, factors: int, regularization: float, alpha: float, iterations: int, seed: int,
+                     settings: SparkSettings) -> np.ndarray:
+    """Spark ALS (implicit feedback) on a weighted customer x item matrix; item factors, zeros where an item
+    has no interactions."""
+    from pyspark.ml.recommendation import ALS as SparkALSEstimator
+
+    spark = session(settings)
+    coo = user_items.tocoo()
+    ratings = spark.createDataFrame(pa.table({
+        "user": coo.row.astype(np.int32), "item": coo.col.astype(np.int32), "rating": coo.data.astype(np.float32),
+    }))
+    estimator = SparkALSEstimator(
+        rank=factors, maxIter=iterations, regParam=regularization, alpha=alpha, implicitPrefs=True, seed=seed,
+        userCol="user", itemCol="item", ratingCol="rating", nonnegative=False, checkpointInterval=5,
+        numUserBlocks=max(2, spark.sparkContext.defaultParallelism), numItemBlocks=max(2, spark.sparkContext.defaultParallelism),
+    )
+    model = estimator.fit(ratings)
+    table = model.itemFactors.toArrow()
+    out = np.zeros((user_items.shape[1], factors), dtype=np.float32)
+    ids = np.asarray(table.column("id").to_pylist(), dtype=np.int64)
+    if len(ids):
+        out[ids] = np.asarray(table.column("features").to_pylist(), dtype=np.float32)
+    return out
+
+
+def als_fold_in(rows, item_factors: np.ndarray, regularization: float, alpha: float) -> np.ndarray:
+    """User vectors that solve Spark's implicit ALS normal equations with the item factors fixed:
+    (Y'Y + sum_i alpha r_i y_i y_i' + lambda n_u I) x = sum_i (1 + alpha r_i) y_i over the user's rated items
+    (Spark scales lambda by the user's number of ratings n_u)."""
+    rows = rows.tocsr()
+    y = item_factors.astype(np.float64)
+    gram = y.T @ y
+    eye = np.eye(y.shape[1])
+    out = np.zeros((rows.shape[0], y.shape[1]), dtype=np.float32)
+    for u in range(rows.shape[0]):
+        start, end = rows.indptr[u], rows.indptr[u + 1]
+        if start == end:
+            continue
+        items, c = rows.indices[start:end], alpha * rows.data[start:end].astype(np.float64)
+        yi = y[items]
+        a = gram + (yi * c[:, None]).T @ yi + regularization * (end - start) * eye
+        out[u] = np.linalg.solve(a, yi.T @ (1.0 + c))
+    return out
+
+

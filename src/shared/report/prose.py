@@ -1,0 +1,111 @@
+"""Plain-words text for merchandisers, written from the leaderboard and the paired tests."""
+from __future__ import annotations
+
+import pandas as pd
+
+from .tables import named, p_text, pct, versus
+
+def new_items_verdict(board: pd.DataFrame, tests: pd.DataFrame, model: str = "sasrec", k: int = 10) -> str:
+    """Does ``model`` beat every other model on next-basket NDCG@k for new (never bought) items? In words,
+    from the leaderboard and paired tests on ``ndcg_new``."""
+    rows = board[(board["task"] == "next_basket") & (board["metric"] == "ndcg_new") & (board["k"] == k)].dropna(subset=["value"])
+    if model not in set(rows["model"]):
+        return f"*{model} is not in this run's leaderboard.*"
+    mine = rows[rows["model"] == model].iloc[0]
+    others = rows[rows["model"] != model]
+    if others.empty:
+        return f"{model}: next-basket NDCG@{k} on new items {mine['value']:.4f}; no other model to compare."
+    best = others.loc[others["value"].idxmax()]
+    duel = versus(tests, best["model"])
+    duel = duel[(duel["model"] == model) & (duel["task"] == "next_basket")]
+    column = "minus " + str(best["model"])
+    test = f" (difference {duel.iloc[0][column]:+.4f}, {p_text(duel.iloc[0]['p_value'])})" if len(duel) else ""
+    if mine["value"] > best["value"]:
+        head = f"**Yes: {model} has the best next-basket NDCG@{k} on new items**, {mine['value']:.4f} against {best['model']}'s {best['value']:.4f}{test}."
+    else:
+        head = (f"**No: {model} does not beat every other model on new items.** Its next-basket NDCG@{k} on items the "
+                f"customer never bought is {mine['value']:.4f}; {best['model']} reaches {best['value']:.4f}{test}.")
+    return head
+
+
+def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.DataFrame,
+                        catalogue: pd.DataFrame | None, k: int = 10, n_pairs: int = 5) -> str:
+    """The plain-words section for a merchandiser, every number taken from the tables passed in."""
+    lines = ["## In plain words", ""]
+    labelled = named(pairs, catalogue)
+    if len(labelled):
+        lines += ["**Products that go together.** Bought in the same basket far more often than chance:", ""]
+        for r in labelled.head(n_pairs).itertuples():
+            lines.append(
+                f"- {r.product_a} + {r.product_b}: together in {r.baskets:,} baskets, {r.lift:.1f}x more often than "
+                f"if they were unrelated; {pct(r.confidence_a_to_b)} of baskets with the first also hold the second."
+            )
+        cross = labelled[labelled["lift"] > 2]
+        if "same_category" in cross:
+            cross = cross[~cross["same_category"]]
+        cross = cross.sort_values("confidence_a_to_b", ascending=False).head(3)
+        if len(cross):
+            lines += ["", "**Cross-sell to try.** When a customer picks the first product, suggest the second "
+                      "(pairs from different categories, at least twice as likely together as by chance):", ""]
+            lines += [f"- {r.product_a} -> {r.product_b} ({pct(r.confidence_a_to_b)} of the time today)" for r in cross.itertuples()]
+        lines.append("")
+    else:
+        lines += ["**Products that go together.** No pair reaches the minimum basket count to be shown.", ""]
+
+    def value(model: str, task: str, metric: str) -> pd.Series | None:
+        rows = board[(board["model"] == model) & (board["task"] == task) & (board["metric"] == metric) & (board["k"] == k)]
+        return rows.iloc[0] if len(rows) else None
+
+    def test(task: str, a: str, b: str) -> dict | None:
+        rows = tests[(tests["task"] == task) & (((tests["model_a"] == a) & (tests["model_b"] == b)) | ((tests["model_a"] == b) & (tests["model_b"] == a)))]
+        if rows.empty:
+            return None
+        row = rows.iloc[0]
+        sign = 1 if row["model_a"] == a else -1
+        return {"diff": sign * row["diff"], "p": row["p_value"]}
+
+    models = [m for m in dict.fromkeys(board["model"]) if m != "personal_frequency"]
+    ndcg = board[(board["metric"] == "ndcg") & (board["k"] == k)].dropna(subset=["value"])
+    if "personal_frequency" in set(board["model"]) and models and len(ndcg):
+        lines += [f"**What the models add over \"what this customer always buys\"** (personal frequency), ranking the whole catalogue, top {k}:", ""]
+        for task, label in (("basket_completion", "completing a basket"), ("next_basket", "predicting the next basket")):
+            sub = ndcg[ndcg["task"] == task]
+            if sub.empty:
+                continue
+            best = sub.loc[sub["value"].idxmax()]
+            base = value("personal_frequency", task, "ndcg")
+            if best["model"] == "personal_frequency":
+                others = sub[sub["model"] != "personal_frequency"]
+                runner = others.loc[others["value"].idxmax()] if len(others) else None
+                t = test(task, "personal_frequency", runner["model"]) if runner is not None else None
+                verdict = (f"no model beats it: the best other, {runner['model']}, is {abs(t['diff']):.3f} NDCG lower "
+                           f"({p_text(t['p'])})." if t else "no other model to compare.")
+                lines.append(f"- For {label}, what the customer always buys is the best predictor (NDCG {best['value']:.3f}); {verdict}")
+            else:
+                t = test(task, best["model"], "personal_frequency")
+                sure = "a real difference" if t and t["p"] < 0.05 else "not a significant difference"
+                lines.append(
+                    f"- For {label}, {best['model']} does best (NDCG {best['value']:.3f} vs {base['value']:.3f}"
+                    + (f", {p_text(t['p'])}: {sure})." if t else ").")
+                )
+        new = board[(board["task"] == "next_basket") & (board["metric"] == "recall_new") & (board["k"] == k)].dropna(subset=["value"])
+        if len(new):
+            top = new.loc[new["value"].idxmax()]
+            pf = value("personal_frequency", "next_basket", "recall_new")
+            lines.append(
+                f"- Items new to the customer are the hard part: the best model finds {pct(top['value'])} of them in its "
+                f"top {k} ({top['model']}), personal frequency {pct(pf['value']) if pf is not None else 'n/a'}."
+            )
+        lines.append("")
+    lines += [
+        "**How sure we are.** Every figure is measured on shopping the models never saw (the test weeks), on every "
+        "basket, ranking the full catalogue. Intervals are 95% bootstrap intervals over queries; differences "
+        "between two models are tested on the same queries (paired bootstrap), and called real when p < 0.05.",
+    ]
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------------
+# HTML index
+# ----------------------------------------------------------------------------------------------------
+

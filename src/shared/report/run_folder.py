@@ -1,0 +1,194 @@
+"""The one writer (and reader) of a run folder's files (docs/architecture.md, "Run folder").
+
+Layout of a run folder ``DIR``::
+
+    index.html  manifest.json  params.json  ledger.csv  leaderboard.csv  significance.csv  itemsets.csv
+    rules.csv  NN_name.ipynb  NN_name.html  figures/*.png
+    data/lines.parquet  data/catalogue.parquet  data/rejected.parquet  data/summary.json  data/tuned.json ...
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from ..data import describe, fingerprint
+from ..mining import itemsets_to_csv_frame, rules_to_csv_frame
+
+# ----------------------------------------------------------------------------------------------------
+# files
+# ----------------------------------------------------------------------------------------------------
+
+def data_dir(run_dir: str | Path) -> Path:
+    path = Path(run_dir) / "data"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, (np.integer,)):
+        return int(obj)
+    if isinstance(obj, (np.floating,)):
+        return None if math.isnan(obj) else float(obj)
+    if isinstance(obj, (pd.Timestamp,)):
+        return obj.isoformat()
+    if isinstance(obj, (set, frozenset, tuple, np.ndarray)):
+        return list(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"cannot write {type(obj).__name__} to JSON")
+
+
+def write_json(obj: Any, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(obj, indent=2, default=_json_default, sort_keys=False) + "\n")
+    return path
+
+
+def read_json(path: str | Path) -> Any:
+    return json.loads(Path(path).read_text())
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> Path:
+    """CSV with a fixed float format, so identical tables give identical files."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, float_format="%.6g", lineterminator="\n")
+    return path
+
+
+def write_parquet(frame: pd.DataFrame, path: str | Path) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def read_lines(run_dir: str | Path) -> pd.DataFrame:
+    """The cleaned canonical lines of a run, with their ``split`` column."""
+    path = Path(run_dir) / "data" / "lines.parquet"
+    if not path.exists():
+        raise FileNotFoundError(f"{path}: no cleaned lines; run notebook 01_data_cleaning first")
+    return pd.read_parquet(path)
+
+
+def read_catalogue(run_dir: str | Path) -> pd.DataFrame | None:
+    path = Path(run_dir) / "data" / "catalogue.parquet"
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def read_ground_truth(run_dir: str | Path) -> pd.DataFrame | None:
+    """Planted patterns of the synthetic source (items ``|``-joined), or None for real data."""
+    path = Path(run_dir) / "data" / "ground_truth.parquet"
+    return pd.read_parquet(path) if path.exists() else None
+
+
+def write_rules(run_dir: str | Path, mined) -> None:
+    """itemsets.csv and rules.csv of the run (itemsets and rule sides as ``|``-joined item IDs)."""
+    write_csv(itemsets_to_csv_frame(mined.itemsets), Path(run_dir) / "itemsets.csv")
+    write_csv(rules_to_csv_frame(mined.rules), Path(run_dir) / "rules.csv")
+
+
+def write_factors(run_dir: str | Path, name: str, model, item_ids: np.ndarray) -> Path:
+    """A model's item factors as ``data/<name>_item_factors.parquet`` (item_id, f0, f1, ...)."""
+    factors = pd.DataFrame(model.item_factors, columns=[f"f{i}" for i in range(model.item_factors.shape[1])])
+    factors.insert(0, "item_id", item_ids)
+    factors.insert(1, "cold", model.cold)
+    return write_parquet(factors, data_dir(run_dir) / f"{name}_item_factors.parquet")
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype={"item_id": str, "similar_item_id": str})
+
+
+def checkpoint_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "data" / "sasrec.pt"
+
+
+def tuned_path(run_dir: str | Path) -> Path:
+    return Path(run_dir) / "data" / "tuned.json"
+
+
+def write_tuned(run_dir: str | Path, values: dict[str, Any]) -> None:
+    """Merge parameters chosen on validation into ``data/tuned.json`` (read by notebook 05)."""
+    current = read_tuned(run_dir)
+    current.update(values)
+    write_json(current, tuned_path(run_dir))
+
+
+def read_tuned(run_dir: str | Path) -> dict[str, Any]:
+    path = tuned_path(run_dir)
+    return read_json(path) if path.exists() else {}
+
+
+def read_summary(run_dir: str | Path) -> dict[str, Any]:
+    path = Path(run_dir) / "data" / "summary.json"
+    return read_json(path) if path.exists() else {}
+
+
+def write_cleaned(run_dir: str | Path, dataset, result, lines: pd.DataFrame, split_info, split_table: pd.DataFrame) -> dict[str, Any]:
+    """Write notebook 01's artefacts: data/*.parquet, ledger.csv, the split table and data/summary.json."""
+    folder = data_dir(run_dir)
+    write_parquet(lines, folder / "lines.parquet")
+    write_parquet(result.rejected, folder / "rejected.parquet")
+    if result.catalogue is not None:
+        write_parquet(result.catalogue, folder / "catalogue.parquet")
+    if dataset.ground_truth is not None:
+        write_parquet(dataset.ground_truth.assign(items=dataset.ground_truth["items"].map("|".join)), folder / "ground_truth.parquet")
+    write_csv(result.ledger, Path(run_dir) / "ledger.csv")
+    write_csv(split_table, folder / "split.csv")
+    summary = {
+        "source": dataset.source,
+        "description": dataset.description,
+        "notes": dataset.notes,
+        "has_customer": dataset.has_customer,
+        "has_timestamp": dataset.has_timestamp,
+        "has_catalogue": result.catalogue is not None,
+        "facts": describe(lines),
+        "split_method": split_info.method,
+        "split_definition": split_info.definition,
+        "source_fingerprint": dataset.fingerprint,
+        "data_fingerprint": fingerprint(lines),
+    }
+    write_json(summary, folder / "summary.json")
+    return summary
+
+
+def write_evaluation(run_dir: str | Path, evaluation, tests: pd.DataFrame) -> Path:
+    """Write notebook 05's artefacts: leaderboard.csv, significance.csv, and under data/ the queries of each
+    task and every model's top-k lists, from which any metric can be recomputed independently."""
+    run_dir = Path(run_dir)
+    folder = data_dir(run_dir)
+    path = write_csv(evaluation.leaderboard, run_dir / "leaderboard.csv")
+    write_csv(tests, run_dir / "significance.csv")
+    ids = evaluation.item_ids
+    for task, queries in evaluation.tasks.items():
+        write_parquet(
+            pd.DataFrame(
+                {
+                    "query": np.arange(len(queries)),
+                    "customer_id": queries.customer_id.astype(str),
+                    "basket_id": queries.basket_id.astype(str),
+                    "history_baskets": queries.history_baskets,
+                    "context": [ids[c].tolist() for c in queries.contexts],
+                    "target": [ids[t].tolist() for t in queries.targets],
+                }
+            ),
+            folder / f"queries_{task}.parquet",
+        )
+    frames = []
+    for (model, task), recs in evaluation.recommendations.items():
+        q, rank = np.nonzero(recs >= 0)
+        frames.append(pd.DataFrame({"model": model, "task": task, "query": q, "rank": rank + 1, "item_id": ids[recs[q, rank]]}))
+    if frames:
+        write_parquet(pd.concat(frames, ignore_index=True), folder / "recommendations.parquet")
+    if evaluation.timings is not None:
+        write_csv(evaluation.timings, folder / "eval_timings.csv")
+    return path
+
+

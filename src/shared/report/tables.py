@@ -1,0 +1,120 @@
+"""Display tables for the notebooks: leaderboards, named item lists, side-by-side partners, paired tests."""
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+import pandas as pd
+
+def similar_items_table(model, item_ids: np.ndarray, names: pd.Series, items: Sequence[int], n: int = 10) -> pd.DataFrame:
+    """For each item index in ``items``, its ``n`` most similar items by factor cosine, with names."""
+    rows = []
+    for item in items:
+        similar, sims = model.similar_items(item, n)
+        for rank, (other, sim) in enumerate(zip(similar, sims), 1):
+            rows.append({"item_id": item_ids[item], "name": names.get(item_ids[item], item_ids[item]), "rank": rank,
+                         "similar_item_id": item_ids[other], "similar_name": names.get(item_ids[other], item_ids[other]),
+                         "cosine": float(sim)})
+    return pd.DataFrame(rows)
+
+
+def partners_table(items: Sequence[int], item_ids: np.ndarray, names: pd.Series, n: int = 5,
+                   pairs: pd.DataFrame | None = None, similar: pd.DataFrame | None = None,
+                   raised: dict[int, list[tuple[int, float]]] | None = None) -> pd.DataFrame:
+    """Side by side for each item index: its highest-lift rule partners (``pairs``: item_a, item_b, lift),
+    its nearest items by ALS factors (``similar``: item_id, similar_item_id, cosine) and the items SASRec
+    most raises as next purchase (``raised``: item index -> [(item index, log-probability gain)])."""
+    def name(item_id):
+        return names.get(item_id, item_id)
+
+    rows = []
+    for item in items:
+        item_id = item_ids[item]
+        columns: dict[str, list[str]] = {}
+        if pairs is not None:
+            mine = pairs[(pairs["item_a"] == item_id) | (pairs["item_b"] == item_id)].sort_values("lift", ascending=False).head(n)
+            columns["top rule partner (lift)"] = [f"{name(b if a == item_id else a)} ({lift:.1f})"
+                                                  for a, b, lift in zip(mine["item_a"], mine["item_b"], mine["lift"])]
+        if similar is not None:
+            near = similar[similar["item_id"].astype(str) == str(item_id)].head(n)
+            columns["nearest by ALS factors (cosine)"] = [f"{name(o)} ({c:.2f})" for o, c in zip(near["similar_item_id"], near["cosine"])]
+        if raised is not None:
+            columns["SASRec raises most (log-prob gain)"] = [f"{name(item_ids[o])} ({g:+.1f})" for o, g in raised.get(int(item), [])[:n]]
+        for rank in range(n):
+            row = {"product": name(item_id) if rank == 0 else "", "rank": rank + 1}
+            row.update({col: (values[rank] if rank < len(values) else "") for col, values in columns.items()})
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def prediction_table(top: np.ndarray, item_ids: np.ndarray, names: pd.Series, history: np.ndarray, target: np.ndarray) -> pd.DataFrame:
+    """A top-k list with names: bought before by the customer? in the basket they actually bought next?"""
+    shown = top[top >= 0]
+    return pd.DataFrame({
+        "rank": np.arange(1, len(shown) + 1),
+        "product": [names.get(item_ids[i], item_ids[i]) for i in shown],
+        "bought before": np.isin(shown, history),
+        "in the actual next basket": np.isin(shown, target),
+    })
+
+
+def leaderboard_table(board: pd.DataFrame, k: int = 10,
+                      metrics: tuple[str, ...] = ("recall", "ndcg", "hit_rate", "mrr", "coverage", "novelty", "diversity")) -> pd.DataFrame:
+    """Wide view of the leaderboard at one k: 'value [ci_low, ci_high]' per metric, a row per task and model."""
+    rows = board[(board["k"] == k) & board["metric"].isin(metrics)].copy()
+    rows["cell"] = [
+        f"{v:.4f}" if pd.isna(lo) else f"{v:.4f} [{lo:.4f}, {hi:.4f}]"
+        for v, lo, hi in zip(rows["value"], rows["ci_low"], rows["ci_high"])
+    ]
+    wide = rows.pivot_table(index=["task", "model"], columns="metric", values="cell", aggfunc="first")
+    return wide[[m for m in metrics if m in wide.columns]].rename(columns=lambda m: f"{m}@{k}")
+
+
+def pct(x: float) -> str:
+    return f"{x:.1%}" if pd.notna(x) else "n/a"
+
+
+def item_names(catalogue: pd.DataFrame | None) -> pd.Series:
+    """item_id -> display name; the ID is added where two items share a name (flavours, sizes)."""
+    if catalogue is None or "name" not in catalogue:
+        return pd.Series(dtype=str)
+    names = catalogue.set_index("item_id")["name"].astype(str)
+    shared = names.duplicated(keep=False)
+    return names.where(~shared, names + " #" + names.index.astype(str))
+
+
+def named(frame: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataFrame:
+    names = item_names(catalogue)
+    out = frame.copy()
+    for col in ("item_a", "item_b"):
+        out[col.replace("item", "product")] = out[col].map(names).fillna(out[col])
+    if catalogue is not None and "product_category" in catalogue:
+        category = catalogue.set_index("item_id")["product_category"]
+        out["same_category"] = out["item_a"].map(category).eq(out["item_b"].map(category))
+    return out
+
+
+def p_text(p: float) -> str:
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def named_pairs(pairs: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataFrame:
+    """Item pairs with product names, for display."""
+    cols = ["product_a", "product_b", "baskets", "support", "confidence_a_to_b", "confidence_b_to_a", "lift"]
+    return named(pairs, catalogue)[cols].reset_index(drop=True)
+
+
+def versus(tests: pd.DataFrame, reference: str) -> pd.DataFrame:
+    """Every model against ``reference`` on each task: difference (model minus reference), interval, p-value."""
+    rows = []
+    for r in tests.itertuples():
+        if reference not in (r.model_a, r.model_b):
+            continue
+        sign, other = (1, r.model_a) if r.model_b == reference else (-1, r.model_b)
+        low, high = sorted((sign * r.ci_low, sign * r.ci_high))
+        rows.append({"task": r.task, "metric": r.metric, "model": other, f"minus {reference}": sign * r.diff,
+                     "ci_low": low, "ci_high": high, "p_value": r.p_value,
+                     "verdict": ("better" if sign * r.diff > 0 else "worse") if r.p_value < 0.05 else "no significant difference"})
+    return pd.DataFrame(rows)
+
+

