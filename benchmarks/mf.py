@@ -29,7 +29,7 @@ model_name, blas = sys.argv[1], sys.argv[2]
 params = config.load("default")
 result = cleaning.clean(data.load(params), params)
 lines, _ = split.split_lines(result.lines, params)
-train = evaluate.fit_interactions(lines, result.catalogue, "test")
+train = evaluate.fit_interactions(lines, result.catalogue, "test", params["min_item_count"], params["kcore"])
 model = make(model_name, {**params, "als_factors": 64, "als_iterations": 15, "bpr_factors": 64, "bpr_iterations": 100})
 weighted = model._prepare(train)
 limit = threadpool_limits(1, "blas") if blas == "1" else nullcontext()

@@ -34,7 +34,7 @@ def main() -> None:
     params = config.load("default")
     result = cleaning.clean(data.load(params), params)
     lines, _ = split.split_lines(result.lines, params)
-    fit = evaluate.fit_interactions(lines, result.catalogue, "validation")
+    fit = evaluate.fit_interactions(lines, result.catalogue, "validation", params["min_item_count"], params["kcore"])
     device = train.pick_device(args.device)
     rows = []
     for dim in (int(d) for d in args.dims.split(",")):

@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 from . import metrics, models
 from .config import ParameterError
 from .models import Interactions, Recommender, recommend
-from .split import TASKS, Queries, build_tasks, fit_parts
+from .split import TASKS, Queries, build_tasks, fit_lines, vocabulary
 
 LEADERBOARD_COLUMNS = ["model", "task", "k", "metric", "value", "ci_low", "ci_high", "note"]
 
@@ -59,10 +59,16 @@ def item_categories(item_ids: np.ndarray, catalogue: pd.DataFrame | None) -> np.
     return None
 
 
-def fit_interactions(lines: pd.DataFrame, catalogue: pd.DataFrame | None, target: str = "test") -> Interactions:
-    """The fit-period interactions for judging ``target``, over the catalogue of every item in ``lines``."""
-    item_ids = np.sort(lines["item_id"].unique())
-    train = Interactions.from_lines(lines[lines["split"].isin(fit_parts(target))], item_ids)
+def fit_interactions(lines: pd.DataFrame, catalogue: pd.DataFrame | None, target: str, min_item_count: int,
+                     kcore: int) -> Interactions:
+    """The fit-period interactions for judging ``target``, over the fit-period vocabulary
+    (:func:`shared.split.vocabulary`): the test weeks choose no item, and lines of items outside the
+    vocabulary are not learned from."""
+    item_ids = vocabulary(lines, target, min_item_count, kcore)
+    if not len(item_ids):
+        raise ValueError(f"no item is bought in {min_item_count}+ baskets of the fit period: lower 'min_item_count'")
+    fit = fit_lines(lines, target)
+    train = Interactions.from_lines(fit[fit["item_id"].isin(pd.Index(item_ids))], item_ids)
     train.categories = item_categories(item_ids, catalogue)
     return train
 
@@ -89,7 +95,7 @@ def evaluate(
     ks = sorted(params["k_values"])
     n_boot, seed = params["bootstrap_samples"], params["seed"]
 
-    train = fit_interactions(lines, catalogue, target)
+    train = fit_interactions(lines, catalogue, target, params["min_item_count"], params["kcore"])
     item_ids = train.item_ids
     tasks = build_tasks(lines, item_ids, target, seed, params["max_queries"])
     information = metrics.self_information(train.item_basket_counts, train.baskets.shape[0])
@@ -202,10 +208,13 @@ def by_history_length(evaluation: Evaluation, metric: str = "ndcg", k: int = 10,
     return pd.DataFrame(rows)
 
 
-def popularity_buckets(train: Interactions, hot_share: float = 0.5, warm_share: float = 0.4) -> np.ndarray:
+def popularity_buckets(train: Interactions, hot_share: float = 0.5, warm_share: float = 0.4,
+                       n_items: int | None = None) -> np.ndarray:
     """0 = cold, 1 = warm, 2 = hot per item: hot items make the first ``hot_share`` of training lines, warm
-    the next ``warm_share``, cold the rest (including items never bought in training)."""
-    counts = train.item_basket_counts.astype(float)
+    the next ``warm_share``, cold the rest (including items never bought in training, and the ``n_items`` -
+    catalogue-size items outside the vocabulary that targets may name)."""
+    counts = np.zeros(max(n_items or 0, train.n_items))
+    counts[: train.n_items] = train.item_basket_counts
     order = np.argsort(-counts, kind="stable")
     cumulative = np.cumsum(counts[order]) / max(counts.sum(), 1)
     bucket = np.zeros(len(counts), dtype=int)
@@ -218,7 +227,7 @@ def popularity_buckets(train: Interactions, hot_share: float = 0.5, warm_share: 
 def recall_by_popularity(evaluation: Evaluation, k: int = 10) -> pd.DataFrame:
     """Share of target items found in the top k, by the target item's popularity bucket (micro-average)."""
     names = ("cold", "warm", "hot")
-    bucket = popularity_buckets(evaluation.train)
+    bucket = popularity_buckets(evaluation.train, n_items=max(len(q.item_ids) for q in evaluation.tasks.values()))
     rows = []
     for (model, task), recs in evaluation.recommendations.items():
         queries = evaluation.tasks[task]
@@ -242,4 +251,27 @@ def repeat_new_shares(evaluation: Evaluation, k: int = 10) -> pd.DataFrame:
     for (model, task, kk), frame in evaluation.per_query.items():
         if task == "next_basket" and kk == k and "repeat_share" in frame:
             rows.append({"who": model, "repeat_share": float(np.nanmean(frame["repeat_share"]))})
+    return pd.DataFrame(rows)
+
+
+def unreachable_targets(evaluation: Evaluation, k: int = 10) -> pd.DataFrame:
+    """Per task: how many target items lie outside the fit-period vocabulary (no model can find them), and
+    the best recall@k and NDCG@k any model could reach because of them (every known target ranked first)."""
+    rows = []
+    for task, queries in evaluation.tasks.items():
+        if not len(queries):
+            continue
+        known = [t[t < queries.n_items] for t in queries.targets]
+        # the best possible list: every known target first, in the first k
+        ideal = np.full((len(queries), k), -1, dtype=np.int64)
+        for i, t in enumerate(known):
+            ideal[i, : min(len(t), k)] = t[:k]
+        best = metrics.ranking(ideal, queries.targets, k)
+        n_targets = int(sum(len(t) for t in queries.targets))
+        n_unknown = n_targets - int(sum(len(t) for t in known))
+        rows.append({"task": task, "queries": len(queries), "targets": n_targets, "unreachable": n_unknown,
+                     "unreachable_share": n_unknown / max(n_targets, 1),
+                     "queries_with_unreachable": int(sum(len(t) > len(kt) for t, kt in zip(queries.targets, known))),
+                     f"recall@{k}_ceiling": float(best["recall"].mean()), f"ndcg@{k}_ceiling": float(best["ndcg"].mean()),
+                     "context_items_dropped": queries.dropped_context_items})
     return pd.DataFrame(rows)

@@ -4,7 +4,8 @@ Conventions (every function works on all queries at once):
 
 - ``recs``: an int array (queries x K) of recommended item indices, best first; ``-1`` pads a list that is
   shorter than K (a model that returns nothing for a query has a row of -1 and scores zero there).
-- ``targets``: one int array of relevant item indices per query.
+- ``targets``: one int array of relevant item indices per query, never negative; an index no model can
+  recommend (an item outside the fit-period vocabulary) is a target that counts as a miss.
 
 Per-query definitions, with ``hits@k`` the number of relevant items among the first k:
 
@@ -37,6 +38,11 @@ def hit_matrix(recs: np.ndarray, targets: Sequence[np.ndarray]) -> np.ndarray:
     sizes = np.fromiter((len(t) for t in targets), dtype=np.int64, count=n)
     if n == 0:
         return np.zeros((0, width), dtype=bool)
+    # keys are query * big + item: a negative target would collide with the previous query's items
+    if any(len(t) and int(np.min(t)) < 0 for t in targets):
+        raise ValueError("a target item index is negative: queries must come from shared.split.build_tasks")
+    if recs.size and int(recs.min()) < -1:
+        raise ValueError("a recommended item index is below -1 (only -1 pads a short list)")
     big = np.int64(max(int(recs.max(initial=0)), max((int(t.max()) for t in targets if len(t)), default=0)) + 1)
     target_keys = np.repeat(np.arange(n, dtype=np.int64), sizes) * big + (
         np.concatenate([np.asarray(t, dtype=np.int64) for t in targets]) if sizes.sum() else np.zeros(0, np.int64)

@@ -1,4 +1,5 @@
-"""The one train/validation/test split (DESIGN §5), and the evaluation tasks built from it.
+"""The one train/validation/test split, the fit-period vocabulary, and the evaluation tasks built from them
+(docs/architecture.md, "Evaluation protocol").
 
 Baskets are never cut: every line of a basket lands in the same part.
 
@@ -152,6 +153,11 @@ class Queries:
     contexts: list[np.ndarray]  # items already in the basket (empty for next_basket)
     targets: list[np.ndarray]  # the items to predict
     history_breaks: list[np.ndarray] | None = None  # positions in each history where a new basket starts
+    #: every item a target may name: the vocabulary (indices below ``n_items``, what models rank) followed by
+    #: the target-period items outside it (indices from ``n_items`` up: unreachable, never recommended)
+    item_ids: np.ndarray | None = None
+    n_items: int = 0
+    dropped_context_items: int = 0  # context lines of items outside the vocabulary, dropped from contexts
 
     def __len__(self) -> int:
         return len(self.targets)
@@ -163,7 +169,12 @@ class Queries:
             self.task, self.customer_id[index], self.basket_id[index], pick(self.histories),
             self.history_baskets[index], pick(self.contexts), pick(self.targets),
             pick(self.history_breaks) if self.history_breaks is not None else None,
+            self.item_ids, self.n_items, self.dropped_context_items,
         )
+
+    def unreachable(self) -> np.ndarray:
+        """Per query, the share of its targets outside the vocabulary (no model can find them)."""
+        return np.array([(t >= self.n_items).mean() if len(t) else 0.0 for t in self.targets])
 
     def repeat_mask(self) -> list[np.ndarray]:
         """Per query, which target items the customer bought in the fit period."""
@@ -172,11 +183,55 @@ class Queries:
 
 def fit_parts(target: str) -> tuple[str, ...]:
     """The parts a model is fitted on when judged on ``target``: train for validation, train+validation for test."""
+    if target not in ("validation", "test"):
+        raise ValueError(f"target must be validation or test, not {target!r}")
     return ("train",) if target == "validation" else ("train", "validation")
 
 
+def fit_lines(lines: pd.DataFrame, target: str) -> pd.DataFrame:
+    """The lines a model may learn from when judged on ``target`` (see :func:`fit_parts`)."""
+    return lines[lines["split"].isin(fit_parts(target))]
+
+
+def vocabulary(lines: pd.DataFrame, target: str, min_item_count: int, kcore: int = 0) -> np.ndarray:
+    """The items a model may know when judged on ``target``, decided from fit-period lines alone: items in at
+    least ``min_item_count`` fit-period baskets, then (``kcore`` > 0) the items left when customers and items
+    with fewer than ``kcore`` fit-period baskets are removed in turn until nothing changes. Sorted IDs.
+
+    No line of the target period (or later) can add or remove an item: that is the leakage-free catalogue.
+    """
+    fit = fit_lines(lines, target)[["basket_id", "customer_id", "item_id"]]
+    counts = fit.groupby("item_id")["basket_id"].nunique()
+    fit = fit[fit["item_id"].isin(counts.index[counts >= min_item_count])]
+    if kcore > 0:
+        for _ in range(100):
+            before = len(fit)
+            customers = fit.groupby("customer_id")["basket_id"].transform("nunique")
+            items = fit.groupby("item_id")["basket_id"].transform("nunique")
+            fit = fit[(customers >= kcore) & (items >= kcore)]
+            if len(fit) == before:
+                break
+    return np.sort(fit["item_id"].unique())
+
+
+def vocabulary_summary(lines: pd.DataFrame, item_ids: np.ndarray, target: str) -> dict[str, int]:
+    """What the vocabulary leaves out: fit-period lines of unknown items (not learned from) and target-period
+    lines of unknown items (unreachable: they stay in the targets and count as misses)."""
+    fit = fit_lines(lines, target)
+    part = lines[lines["split"] == target]
+    known = pd.Index(item_ids)
+    return {
+        "items": int(len(item_ids)),
+        "fit_lines": int(len(fit)),
+        "fit_lines_unknown": int((~fit["item_id"].isin(known)).sum()),
+        "target_lines": int(len(part)),
+        "target_lines_unknown": int((~part["item_id"].isin(known)).sum()),
+        "target_items_unknown": int(part.loc[~part["item_id"].isin(known), "item_id"].nunique()),
+    }
+
+
 def build_tasks(
-    lines: pd.DataFrame, item_ids: np.ndarray, target: str = "test", seed: int = 42, max_queries: int = 0
+    lines: pd.DataFrame, item_ids: np.ndarray, target: str, seed: int, max_queries: int = 0
 ) -> dict[str, Queries]:
     """``basket_completion`` and ``next_basket`` queries on the ``target`` part (validation or test).
 
@@ -184,12 +239,18 @@ def build_tasks(
       seed, is hidden and must be predicted from the rest of the basket and the customer's history.
     - next_basket: every customer's first basket in the target period, predicted from history alone.
 
-    Histories hold the customer's fit-period lines (see :func:`fit_parts`), oldest first. ``max_queries``
-    > 0 keeps a seeded random sample of that many queries per task (for quick looks; reports use all).
+    Histories hold the customer's fit-period lines of vocabulary items (``item_ids``, see :func:`vocabulary`),
+    oldest first. Targets keep every target-period item: one outside the vocabulary gets an index from
+    ``len(item_ids)`` up, which no model can recommend, so it counts as a miss for every model. Contexts drop
+    such items (counted in ``dropped_context_items``). This is the one place item IDs become indices for
+    queries, and no index here is ever -1. ``max_queries`` > 0 keeps a seeded random sample of that many
+    queries per task (for quick looks; reports use all).
     """
     order = "timestamp" if "timestamp" in lines else "sequence"
+    item_ids = np.asarray(item_ids)
     index = pd.Index(item_ids)
-    fit = lines[lines["split"].isin(fit_parts(target))].sort_values([order, "basket_id", "item_id"], kind="stable")
+    fit = fit_lines(lines, target)
+    fit = fit[fit["item_id"].isin(index)].sort_values([order, "basket_id", "item_id"], kind="stable")
     fit_codes = index.get_indexer(fit["item_id"])
     fit_baskets = pd.factorize(fit["basket_id"])[0]
     groups = fit.groupby("customer_id", sort=False).indices
@@ -200,6 +261,12 @@ def build_tasks(
 
     part = lines[lines["split"] == target].sort_values([order, "basket_id", "item_id"], kind="stable")
     codes = index.get_indexer(part["item_id"])
+    unknown = codes < 0
+    unknown_ids = np.sort(part.loc[unknown, "item_id"].unique()).astype(item_ids.dtype if len(item_ids) else object)
+    codes[unknown] = len(item_ids) + pd.Index(unknown_ids).get_indexer(part.loc[unknown, "item_id"])
+    all_ids = np.concatenate([item_ids, unknown_ids]) if len(unknown_ids) else item_ids
+    if (codes < 0).any() or (fit_codes < 0).any():  # the guard: no -1 ever reaches a model or a metric
+        raise AssertionError("an item index of -1 in the queries")
     groups = part.groupby("basket_id", sort=False).indices
     basket_ids = np.array(list(groups.keys()), dtype=object)
     basket_customer = part["customer_id"].to_numpy()[[idx[0] for idx in groups.values()]]
@@ -208,15 +275,19 @@ def build_tasks(
 
     def make(task: str, chosen: np.ndarray, contexts: list, targets: list) -> Queries:
         customers = basket_customer[chosen]
+        known_contexts = [c[c < len(item_ids)] for c in contexts]
         return Queries(
             task=task,
             customer_id=customers,
             basket_id=basket_ids[chosen],
             histories=[histories.get(c, empty) for c in customers],
             history_baskets=n_baskets.reindex(customers).fillna(0).astype(int).to_numpy(),
-            contexts=contexts,
+            contexts=known_contexts,
             targets=targets,
             history_breaks=[breaks.get(c, empty) for c in customers],
+            item_ids=all_ids,
+            n_items=len(item_ids),
+            dropped_context_items=int(sum(len(c) for c in contexts) - sum(len(c) for c in known_contexts)),
         )
 
     multi = np.array([i for i, items in enumerate(basket_items) if len(items) >= 2], dtype=int)

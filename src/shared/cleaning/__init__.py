@@ -1,5 +1,8 @@
 """Cleaning: each step drops (or merges) lines for one reason and records it in the ledger.
 
+Cleaning holds only data-quality steps (missing values, duplicates, returns, unknown products, outlier
+baskets), taken on all lines. Vocabulary decisions (rare items, k-core) are not cleaning: they are taken from
+the fit period only, by :func:`shared.split.vocabulary`, so the test weeks decide nothing.
 Every dropped line is kept in ``rejected`` with its step and reason, so nothing is lost silently. Customer
 IDs are pseudonymised before anything else, so rejected lines carry no raw IDs either. :func:`clean`
 dispatches to the pandas steps (:mod:`.pandas_steps`) or their Spark twins (:mod:`.spark_steps`); both write

@@ -49,16 +49,6 @@ def clean(data: Dataset, params: Mapping[str, Any]) -> CleanResult:
         lines, size > params["max_basket_size"], "outlier_baskets", f"basket has more than {params['max_basket_size']} items"
     )
 
-    # 7. rare items
-    count = lines.groupby("item_id")["basket_id"].transform("size")
-    lines = ledger.drop(
-        lines, count < params["min_item_count"], "rare_items", f"item in fewer than {params['min_item_count']} baskets"
-    )
-
-    # 8. optional k-core on customers and items (counted in baskets)
-    if params.get("kcore", 0) > 0:
-        lines = _kcore(lines, ledger, params["kcore"])
-
     lines = lines.sort_values([data.order_column, "basket_id", "item_id"], kind="stable").reset_index(drop=True)
     return CleanResult(lines=lines, catalogue=finish(lines, catalogue), ledger=ledger.frame(),
                        rejected=ledger.rejected_frame(original_columns))
@@ -72,16 +62,3 @@ def _merge_repeated(lines: pd.DataFrame, ledger: Ledger, level: str) -> pd.DataF
     return ledger.drop(
         lines, repeated, "merge_repeated", f"another line of the same basket and {level} (quantities summed)"
     )
-
-
-def _kcore(lines: pd.DataFrame, ledger: Ledger, k: int) -> pd.DataFrame:
-    for _ in range(100):
-        cust_baskets = lines.groupby("customer_id")["basket_id"].transform("nunique")
-        item_baskets = lines.groupby("item_id")["basket_id"].transform("size")
-        before = len(lines)
-        lines = ledger.drop(lines, cust_baskets < k, "kcore", f"customer with fewer than {k} baskets (k-core)")
-        item_baskets = item_baskets.loc[lines.index]
-        lines = ledger.drop(lines, item_baskets < k, "kcore", f"item in fewer than {k} baskets (k-core)")
-        if len(lines) == before:
-            break
-    return lines

@@ -115,21 +115,6 @@ def clean(dataset: Dataset, params: Mapping[str, Any], collect: bool = True) -> 
     # 6. outlier baskets
     size = F.count(F.lit(1)).over(Window.partitionBy("basket_id"))
     steps.drop([(size > params["max_basket_size"], "outlier_baskets", f"basket has more than {params['max_basket_size']} items")])
-    # 7. rare items
-    count = F.count(F.lit(1)).over(Window.partitionBy("item_id"))
-    steps.drop([(count < params["min_item_count"], "rare_items", f"item in fewer than {params['min_item_count']} baskets")])
-    # 8. k-core: item counts taken before the customer pass, as in the pandas engine
-    k = params["kcore"]
-    if k > 0:
-        for _ in range(100):
-            before = steps.count
-            steps.replace(steps.lines.withColumn("_items", F.count(F.lit(1)).over(Window.partitionBy("item_id")))
-                          .withColumn("_baskets", F.size(F.collect_set("basket_id").over(Window.partitionBy("customer_id")))))
-            steps.drop([(F.col("_baskets") < k, "kcore", f"customer with fewer than {k} baskets (k-core)"),
-                        (F.col("_items") < k, "kcore", f"item in fewer than {k} baskets (k-core)")])
-            steps.replace(steps.lines.drop("_items", "_baskets"))
-            if steps.count == before:
-                break
 
     ordered = steps.lines.orderBy(dataset.order_column, "basket_id", "item_id").select(*original_columns)
     if not collect:

@@ -168,6 +168,7 @@ def write_evaluation(run_dir: str | Path, evaluation, tests: pd.DataFrame) -> Pa
     write_csv(tests, run_dir / "significance.csv")
     ids = evaluation.item_ids
     for task, queries in evaluation.tasks.items():
+        target_ids = queries.item_ids if queries.item_ids is not None else ids  # vocabulary + unreachable items
         write_parquet(
             pd.DataFrame(
                 {
@@ -176,7 +177,7 @@ def write_evaluation(run_dir: str | Path, evaluation, tests: pd.DataFrame) -> Pa
                     "basket_id": queries.basket_id.astype(str),
                     "history_baskets": queries.history_baskets,
                     "context": [ids[c].tolist() for c in queries.contexts],
-                    "target": [ids[t].tolist() for t in queries.targets],
+                    "target": [target_ids[t].tolist() for t in queries.targets],
                 }
             ),
             folder / f"queries_{task}.parquet",
