@@ -1,5 +1,4 @@
 import pandas as pd
-import pytest
 
 from shared import cleaning, config, data
 

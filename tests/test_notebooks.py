@@ -4,7 +4,6 @@ import re
 
 import nbformat
 import pytest
-import yaml
 
 from shared import config, pipeline
 
@@ -40,14 +39,31 @@ def test_no_code_is_defined_in_notebooks(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
-def test_parameters_cell_matches_the_default_profile(path):
+def test_parameters_cell_holds_only_the_run_folder(path):
+    """Defaults live in params/default.yaml only: a notebook reads the run's params.json (config.for_notebook)."""
     nb = nbformat.read(str(path), as_version=4)
     cells = [c for c in nb.cells if c.cell_type == "code"]
     assert "parameters" in cells[0].metadata.get("tags", []), "the first code cell must be tagged 'parameters'"
     namespace: dict = {}
     exec(cells[0].source, {}, namespace)
-    assert "run_dir" in namespace
-    defaults = yaml.safe_load((config.PARAMS_DIR / "default.yaml").read_text())
-    for name, value in namespace.items():
-        if name in config.PARAMETERS:
-            assert value == defaults[name], f"{path.name}: {name} = {value!r}, default.yaml says {defaults[name]!r}"
+    assert set(namespace) == set(config.RUN_PARAMETERS)
+    assert "config.for_notebook(run_dir, globals())" in cells[1].source
+
+
+def test_no_code_default_disagrees_with_default_yaml():
+    """Every model gets its arguments from the parameters; a constructor default, where one exists, must be
+    the value params/default.yaml gives."""
+    import inspect
+
+    from shared.models import registry
+
+    defaults = config.load("default")
+    for name, (cls, arguments) in registry.ARGUMENTS.items():
+        declared = {}  # every __init__ up the class tree (ALS passes **kwargs on to MatrixFactorization)
+        for klass in reversed(cls.__mro__):
+            if "__init__" in vars(klass) and klass is not object:
+                declared.update(inspect.signature(klass.__init__).parameters)
+        for argument, value in arguments(defaults).items():
+            default = declared[argument].default
+            if default is not inspect.Parameter.empty and default is not None:
+                assert default == value, f"{name}: {cls.__name__}({argument}={default!r}) but default.yaml gives {value!r}"

@@ -9,7 +9,7 @@ from shared.models import sasrec as train
 from shared.config import ParameterError
 from shared.models import build, recommend
 from shared.models.base import Interactions
-from shared.models.sasrec.network import CONTINUE, NEXT, SASRec, SASRecConfig, encode, prefix_counts, split_baskets
+from shared.models.sasrec.network import NEXT, SASRec, SASRecConfig, encode, prefix_counts, split_baskets
 
 ITEMS = np.array([f"i{j}" for j in range(12)])
 

@@ -94,7 +94,8 @@ PARAMETERS: dict[str, Spec] = {
     "als_factors": Spec(int, "ALS: latent factors", minimum=1),
     "als_regularization": Spec(float, "ALS: L2 regularisation", minimum=0.0),
     "als_alpha": Spec(float, "ALS: confidence scale (see als_confidence)", minimum=1e-6),
-    "als_confidence": Spec(str, "ALS: confidence c = alpha * weight (implicit's convention) or 1 + alpha * weight (hkv; engine=spark always)", choices=("implicit", "hkv")),
+    "als_confidence": Spec(str, "ALS: confidence c = alpha * weight (implicit's convention) or 1 + alpha * weight "
+                           "(hkv; engine=spark always)", choices=("implicit", "hkv")),
     "als_iterations": Spec(int, "ALS: iterations", minimum=1),
     "bpr_factors": Spec(int, "BPR: latent factors", minimum=1),
     "bpr_learning_rate": Spec(float, "BPR: SGD learning rate", minimum=1e-9),

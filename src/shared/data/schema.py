@@ -23,7 +23,7 @@ CATALOGUE_COLUMNS = ("item_name", "product_type", "product_category", "departmen
 CANONICAL = LINE_COLUMNS + CATALOGUE_COLUMNS
 REQUIRED = ("basket_id", "item_id")
 #: What pandas' CSV reader takes for a missing value by default; the Spark engine reads CSVs the same way.
-from pandas._libs.parsers import STR_NA_VALUES as CSV_NA_VALUES  # noqa: E402
+from pandas._libs.parsers import STR_NA_VALUES as CSV_NA_VALUES  # noqa: E402, F401
 
 
 class DataError(ValueError):

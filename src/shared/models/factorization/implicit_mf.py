@@ -75,7 +75,7 @@ class MatrixFactorization:
 
     name = "mf"
 
-    def __init__(self, factors: int = 64, regularization: float = 0.05, iterations: int = 15, weighting: str = "bm25",
+    def __init__(self, factors: int, regularization: float, iterations: int, weighting: str = "bm25",
                  min_item_count: int = 5, context_weight: float = 3.0, seed: int = 42, use_gpu: bool = False):
         if not isinstance(factors, (int, np.integer)) or factors < 1:
             raise ParameterError(f"parameter '{self.name}_factors': must be a positive integer, got {factors!r}")
