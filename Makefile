@@ -22,7 +22,9 @@ report: setup  ## run the chain on the default profile -> reports/latest/index.h
 smoke: setup  ## the same chain on the small synthetic profile, in seconds
 	$(BIN)/python -m shared run --profile smoke --out reports/smoke
 
-test: setup  ## unit tests, bad-input tests, the CLI end to end on the smoke profile, notebook checks
+test: setup  ## layering and lint checks, unit tests, bad-input tests, the CLI end to end on the smoke profile, notebook checks
+	$(BIN)/lint-imports
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
 
 bench: setup  ## speed and memory measurements, written under reports/benchmarks/
@@ -34,3 +36,14 @@ lab: setup  ## JupyterLab on the notebooks, with the project's environment as ke
 clean:  ## remove generated runs and caches (keeps benchmarks and the virtual environment)
 	rm -rf reports/latest reports/runs reports/smoke reports/notebook reports/*.failed reports/.*partial* data/
 	find . -name __pycache__ -type d -prune -exec rm -rf {} +
+
+.PHONY: cluster-up cluster-down
+
+# A standalone Spark cluster on this machine (a master and two one-core workers, from the pyspark package):
+# run with -p spark_master=spark://127.0.0.1:7077 -p spark_executor_memory=1g. Ports: SPARK_CLUSTER_PORT
+# (default 7077, web UIs on the next three ports); state, pid files and logs in SPARK_CLUSTER_DIR (.spark-cluster/).
+cluster-up: setup  ## start the local Spark cluster and wait until both workers registered (idempotent)
+	PATH="$(abspath $(BIN)):$$PATH" $(BIN)/python scripts/spark-cluster up
+
+cluster-down:  ## stop the local Spark cluster (idempotent)
+	PATH="$(abspath $(BIN)):$$PATH" $(if $(wildcard $(BIN)/python),$(BIN)/python,$(PYTHON)) scripts/spark-cluster down

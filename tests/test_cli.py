@@ -1,4 +1,4 @@
-"""The CLI end to end on the smoke profile: the output contract of DESIGN §3, reruns, and bad input."""
+"""The CLI end to end on the smoke profile: the run-folder contract (docs/architecture.md), reruns, and bad input."""
 import json
 
 import pandas as pd

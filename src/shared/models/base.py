@@ -1,4 +1,4 @@
-"""The model protocol (DESIGN §4), the training data every model is fitted on, and ``recommend``."""
+"""The model protocol (docs/architecture.md, "Model protocol"), the training data every model is fitted on, and ``recommend``."""
 from __future__ import annotations
 
 from dataclasses import dataclass
