@@ -181,6 +181,22 @@ def from_pandas(spark, frame: pd.DataFrame):
     return spark.createDataFrame(pa.Table.from_pandas(frame, preserve_index=False))
 
 
+def blas_backends(spark) -> dict[str, Any]:
+    """The BLAS and LAPACK that Spark's linear algebra (dev.ludovic.netlib) chose in the driver's JVM:
+    JNIBLAS / JNILAPACK when the native libblas.so.3 / liblapack.so.3 loaded (Debian: libopenblas0), else the
+    Java fallbacks VectorBLAS (or JavaBLAS) and F2jLAPACK. Executors choose for themselves at start and log it
+    ("InstanceBuilder: Using dev.ludovic.netlib.blas.JNIBLAS")."""
+    netlib = spark._jvm.dev.ludovic.netlib
+    found: dict[str, Any] = {}
+    for name, cls in (("blas", netlib.blas.BLAS), ("lapack", netlib.lapack.LAPACK)):
+        try:
+            found[name] = cls.getInstance().getClass().getSimpleName()
+        except Exception as exc:  # py4j: the class is missing in this Spark
+            found[name] = f"unknown ({type(exc).__name__})"
+    found["native"] = found["blas"].startswith("JNI") and found["lapack"].startswith("JNI")
+    return found
+
+
 def engine_ready(settings: SparkSettings) -> bool:
     """Whether ``engine: spark`` can run here (for tests and benchmarks that skip without Java)."""
     try:

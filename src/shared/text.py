@@ -392,3 +392,31 @@ __all__ = [
     "MODEL_NAME", "TEXT_COLUMNS", "DEFAULT_COLUMNS", "ABBREVIATIONS", "NoItemText", "TextModelError", "TextEncoder", "describe_items", "text_columns",
     "load_encoder", "item_embeddings", "nearest_items", "weights_sha256", "model_path", "package_version",
 ]
+
+
+def write_item_vectors(path: str | Path, item_ids: Iterable[Any], embeddings: np.ndarray) -> Path:
+    """Item text vectors as a parquet file (``item_id`` and one list column ``vector``), the form models load."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame = pd.DataFrame({"item_id": pd.Index(list(item_ids)).astype("str"),
+                          "vector": list(np.asarray(embeddings, dtype=np.float32))})
+    frame.to_parquet(path, index=False)
+    return path
+
+
+def read_item_vectors(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """(item IDs, float32 vectors) from :func:`write_item_vectors`; one line naming the file when it is missing."""
+    path = Path(path)
+    if not path.exists():
+        raise NoItemText(f"{path}: no item text vectors (notebook 03 writes them when the data has item text)")
+    frame = pd.read_parquet(path)
+    return frame["item_id"].astype("str").to_numpy(), np.stack(frame["vector"].to_numpy()).astype(np.float32)
+
+
+def align_vectors(item_ids: Iterable[Any], vectors: np.ndarray, wanted: Iterable[Any]) -> np.ndarray:
+    """Rows of ``vectors`` (one per ``item_ids``) in the order of ``wanted``; zero rows where an item has none."""
+    source = pd.Index(list(item_ids)).astype("str")
+    where = source.get_indexer(pd.Index(list(wanted)).astype("str"))
+    out = np.zeros((len(where), np.asarray(vectors).shape[1]), dtype=np.float32)
+    out[where >= 0] = np.asarray(vectors, dtype=np.float32)[where[where >= 0]]
+    return out

@@ -11,13 +11,17 @@ from typing import Any, Callable, Mapping
 from ..config import ParameterError
 from ..mining import engine_of
 from ..spark_session import SparkSettings
+from ..text import read_item_vectors
 from .association_rules import RulesRecommender
 from .base import Recommender
 from .factorization import ALS, BPR, SparkALS
 from .item_knn import ItemKNN
 from .personal_frequency import PersonalFrequency
-from .popularity import Popularity
+from .popularity import CategoryPopularity, Popularity
+from .repeat_explore import RepeatExplore, TimeAwareRepeat
 from .sasrec import SASRecRecommender, TrainSettings
+from .text_knn import TextKNN
+from .tifu_knn import TIFUKNN
 
 Params = Mapping[str, Any]
 
@@ -42,6 +46,46 @@ def bpr_arguments(p: Params) -> dict[str, Any]:
                 iterations=p["bpr_iterations"], **mf_arguments(p))
 
 
+def tifu_arguments(p: Params) -> dict[str, Any]:
+    return dict(k=p["tifu_k"], within_decay=p["tifu_within_decay"], group_decay=p["tifu_group_decay"],
+                groups=p["tifu_groups"], alpha=p["tifu_alpha"], metric=p["tifu_metric"], context=p["tifu_context"])
+
+
+def repeat_arguments(p: Params) -> dict[str, Any]:
+    return dict(decay=p["repeat_decay"], item_weight=p["repeat_item_weight"], smoothing=p["repeat_smoothing"])
+
+
+def sasrec_arguments(p: Params, text: bool = False) -> dict[str, Any]:
+    settings = TrainSettings.from_params(p)
+    arguments: dict[str, Any] = dict(settings=settings.replace(text=text) if text else settings,
+                                     checkpoint=p["sasrec_checkpoint"])
+    if text:
+        if not p["text_embeddings"]:
+            raise ParameterError("model 'sasrec_text' needs item text vectors: parameter 'text_embeddings' (notebook 03 writes them)")
+        arguments["text_item_ids"], arguments["text_vectors"] = read_item_vectors(p["text_embeddings"])
+    return arguments
+
+
+def text_knn_arguments(p: Params) -> dict[str, Any]:
+    if not p["text_embeddings"]:
+        raise ParameterError("model 'text_knn' needs item text vectors: parameter 'text_embeddings' (notebook 03 writes them)")
+    item_ids, vectors = read_item_vectors(p["text_embeddings"])
+    return dict(embeddings=vectors, item_ids=item_ids, history_weight=p["text_knn_history_weight"], decay=p["text_knn_decay"])
+
+
+def make_repeat_explore(p: Params) -> RepeatExplore:
+    """Repeat purchases by time-aware weighting, new items from TIFU-KNN's neighbours."""
+    return RepeatExplore(TimeAwareRepeat(**repeat_arguments(p)), TIFUKNN(**tifu_arguments(p)),
+                         explore_weight=p["repeat_explore_weight"], explore_scope=p["repeat_explore_scope"])
+
+
+def make_sasrec_repeat(p: Params) -> RepeatExplore:
+    """The frequency-aware Transformer: a repeat/explore gate over the time-aware repeat scores (each item's
+    personal purchase frequency and recency) and SASRec's scores; the gate's weight is tuned on validation."""
+    return RepeatExplore(TimeAwareRepeat(**repeat_arguments(p)), SASRecRecommender(**sasrec_arguments(p)),
+                         explore_weight=p["sasrec_repeat_weight"], explore_scope=p["repeat_explore_scope"])
+
+
 def make_als(p: Params) -> ALS:
     """ALS of the run's engine: implicit's under ``engine: pandas``, Spark's under ``engine: spark``."""
     if p["engine"] == "spark":
@@ -52,16 +96,25 @@ def make_als(p: Params) -> ALS:
 #: name -> (model class, parameters -> keyword arguments). ``build`` calls ``cls(**arguments(params))``.
 ARGUMENTS: dict[str, tuple[type, Callable[[Params], dict[str, Any]]]] = {
     "popularity": (Popularity, lambda p: {}),
+    "category_popularity": (CategoryPopularity, lambda p: {}),
     "personal_frequency": (PersonalFrequency, lambda p: {}),
     "item_knn": (ItemKNN, lambda p: dict(weighting=p["knn_weighting"], neighbours=p["knn_neighbours"])),
     "rules": (RulesRecommender, rules_arguments),
     "als": (ALS, als_arguments),
     "bpr": (BPR, bpr_arguments),
-    "sasrec": (SASRecRecommender, lambda p: dict(settings=TrainSettings.from_params(p), checkpoint=p["sasrec_checkpoint"])),
+    "sasrec": (SASRecRecommender, sasrec_arguments),
+    "sasrec_text": (SASRecRecommender, lambda p: sasrec_arguments(p, text=True)),
+    "tifu_knn": (TIFUKNN, tifu_arguments),
+    "repeat": (TimeAwareRepeat, repeat_arguments),
+    "text_knn": (TextKNN, text_knn_arguments),
+    "repeat_explore": (RepeatExplore, lambda p: dict(explore_weight=p["repeat_explore_weight"], explore_scope=p["repeat_explore_scope"])),
+    "sasrec_repeat": (RepeatExplore, lambda p: dict(explore_weight=p["sasrec_repeat_weight"], explore_scope=p["repeat_explore_scope"])),
 }
 
-#: builders whose class depends on more than the arguments (the engine)
-SPECIAL: dict[str, Callable[[Params], Recommender]] = {"als": make_als}
+#: builders that compose models or pick a class by the engine
+SPECIAL: dict[str, Callable[[Params], Recommender]] = {
+    "als": make_als, "repeat_explore": make_repeat_explore, "sasrec_repeat": make_sasrec_repeat,
+}
 
 MODELS = tuple(ARGUMENTS)
 

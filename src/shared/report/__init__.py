@@ -2,11 +2,11 @@
 plain-words text (:mod:`.prose`), figures (:mod:`.plots`) and the HTML index (:mod:`.index_page`)."""
 from . import plots
 from .index_page import best_per_task, write_index
-from .prose import new_items_verdict, stakeholder_summary
+from .prose import cold_items_verdict, new_items_verdict, stakeholder_summary
 from .run_folder import (
-    checkpoint_path, data_dir, read_catalogue, read_csv, read_ground_truth, read_json, read_lines, read_summary,
-    read_tuned, tuned_path, write_cleaned, write_csv, write_evaluation, write_factors, write_json, write_parquet,
-    write_rules, write_tuned,
+    NEEDS_TEXT, checkpoint_path, data_dir, model_available, notebook_artefacts, read_catalogue, read_csv,
+    read_ground_truth, read_json, read_lines, read_summary, read_tuned, text_vectors_path, tuned_path, write_cleaned,
+    write_csv, write_evaluation, write_factors, write_json, write_parquet, write_rules, write_tuned,
 )
 from .tables import (
     item_names, leaderboard_table, named, named_pairs, p_text, partners_table, pct, prediction_table,
@@ -14,9 +14,10 @@ from .tables import (
 )
 
 __all__ = [
-    "best_per_task", "checkpoint_path", "data_dir", "item_names", "leaderboard_table", "named", "named_pairs",
-    "new_items_verdict", "p_text", "partners_table", "pct", "plots", "prediction_table", "read_catalogue", "read_csv",
-    "read_ground_truth", "read_json", "read_lines", "read_summary", "read_tuned", "similar_items_table",
-    "stakeholder_summary", "tuned_path", "versus", "write_cleaned", "write_csv", "write_evaluation", "write_factors",
+    "NEEDS_TEXT", "best_per_task", "checkpoint_path", "cold_items_verdict", "data_dir", "item_names",
+    "leaderboard_table", "model_available", "named", "named_pairs", "new_items_verdict", "notebook_artefacts",
+    "p_text", "partners_table", "pct", "plots", "prediction_table", "read_catalogue", "read_csv", "read_ground_truth",
+    "read_json", "read_lines", "read_summary", "read_tuned", "similar_items_table", "stakeholder_summary",
+    "text_vectors_path", "tuned_path", "versus", "write_cleaned", "write_csv", "write_evaluation", "write_factors",
     "write_index", "write_json", "write_parquet", "write_rules", "write_tuned",
 ]

@@ -340,3 +340,23 @@ def attention(weights: np.ndarray, labels: list[str], baskets: np.ndarray, rows:
     fig.colorbar(image, ax=ax, label="attention weight", shrink=0.8)
     ax.set_title(title)
     return fig
+
+
+def substitutes_complements(candidates: pd.DataFrame, substitutes: pd.DataFrame, complements: pd.DataFrame,
+                            title: str = "Substitutes and complements: text similarity against lift") -> plt.Figure:
+    """Every candidate pair by text similarity (x) and lift (y, log scale); substitutes (alike, bought
+    instead of each other) and complements (different, bought together) highlighted."""
+    fig, ax = plt.subplots(figsize=(8, 5))
+    lift = candidates["lift"].clip(lower=1e-2)
+    ax.scatter(candidates["similarity"], lift, s=6, color="#bbbbbb", alpha=0.5, label="other pairs", rasterized=True)
+    for frame, colour, label in ((substitutes, PALETTE[1], "substitutes"), (complements, PALETTE[0], "complements")):
+        if len(frame):
+            ax.scatter(frame["similarity"], frame["lift"].clip(lower=1e-2), s=18, color=colour, label=label)
+    ax.axhline(1.0, color="#444444", linewidth=0.8, linestyle="--")
+    ax.set_yscale("log")
+    ax.set_xlabel("text similarity of the two products (pretrained sentence encoder, cosine)")
+    ax.set_ylabel("lift (1 = independent)")
+    ax.set_title(title)
+    ax.legend(loc="upper left")
+    fig.tight_layout()
+    return fig

@@ -28,6 +28,34 @@ def new_items_verdict(board: pd.DataFrame, tests: pd.DataFrame, model: str = "sa
     return head
 
 
+def cold_items_verdict(table: pd.DataFrame, tests: pd.DataFrame, reference: str = "category_popularity",
+                       alpha: float = 0.05) -> str:
+    """In words, per task: which model finds the most cold products, and whether it beats ``reference``
+    (paired bootstrap on the same queries) — or that it does not."""
+    if table.empty:
+        return "*No test target is a cold product: nothing to judge.*"
+    metric = next(c for c in table.columns if c.startswith("recall@"))
+    lines = []
+    for task, rows in table.groupby("task", sort=False):
+        best = rows.loc[rows[metric].idxmax()]
+        ref = rows[rows["model"] == reference]
+        head = (f"- *{task.replace('_', ' ')}* ({int(best['queries']):,} queries with a cold target, "
+                f"{int(best['new_product_targets']):,} targets never bought before): best **{best['model']}**, "
+                f"{metric} {best[metric]:.3f} [{best['ci_low']:.3f}, {best['ci_high']:.3f}]")
+        if best["model"] == reference or ref.empty:
+            lines.append(head + ".")
+            continue
+        duel = tests[(tests["task"] == task) & (tests["model_a"] == best["model"]) & (tests["model_b"] == reference)]
+        if duel.empty:
+            lines.append(head + ".")
+            continue
+        t = duel.iloc[0]
+        sure = "a real difference" if t["p_value"] < alpha else "not distinguishable from chance"
+        lines.append(head + f", against {reference} {ref.iloc[0][metric]:.3f} (difference {t['diff']:+.3f}, "
+                     f"{p_text(t['p_value'])}: {sure}).")
+    return "**Cold products.**\n\n" + "\n".join(lines)
+
+
 def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.DataFrame,
                         catalogue: pd.DataFrame | None, k: int = 10, n_pairs: int = 5) -> str:
     """The plain-words section for a merchandiser, every number taken from the tables passed in."""

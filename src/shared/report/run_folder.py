@@ -106,8 +106,36 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"item_id": str, "similar_item_id": str})
 
 
-def checkpoint_path(run_dir: str | Path) -> Path:
-    return Path(run_dir) / "data" / "sasrec.pt"
+def checkpoint_path(run_dir: str | Path, name: str = "") -> Path:
+    """Notebook 04's SASRec checkpoints live in ``data/sasrec/`` (one file per fit period and variant, e.g.
+    ``validation.pt``, ``test.pt``, ``text-test.pt``); without ``name``, the folder, which the recommender
+    searches for the checkpoint of its catalogue and variant."""
+    folder = Path(run_dir) / "data" / "sasrec"
+    return folder / f"{name}.pt" if name else folder
+
+
+def text_vectors_path(run_dir: str | Path) -> Path:
+    """The items' pretrained text vectors (written by notebook 03, read by text_knn and sasrec_text)."""
+    return Path(run_dir) / "data" / "item_text_vectors.parquet"
+
+
+def notebook_artefacts(run_dir: str | Path) -> dict[str, Any]:
+    """Parameters that point later notebooks at what earlier ones wrote: SASRec checkpoints (04), item text vectors (03)."""
+    found: dict[str, Any] = {}
+    if checkpoint_path(run_dir).is_dir():
+        found["sasrec_checkpoint"] = str(checkpoint_path(run_dir))
+    if text_vectors_path(run_dir).exists():
+        found["text_embeddings"] = str(text_vectors_path(run_dir))
+    return found
+
+
+#: models that need a file of notebook 04 (a model without it is reported as not evaluated, with the reason)
+NEEDS_TEXT = ("text_knn", "sasrec_text")
+
+
+def model_available(name: str, params: dict[str, Any]) -> bool:
+    """Whether the run has what model ``name`` needs (item text vectors for the text models)."""
+    return not (name in NEEDS_TEXT and not params.get("text_embeddings"))
 
 
 def tuned_path(run_dir: str | Path) -> Path:

@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow as pa
 from scipy import sparse
 
-from ...spark_session import SparkSettings, session
+from ...spark_session import SparkSettings, blas_backends, session
 from ..base import Interactions
 from .implicit_mf import ALS
 
@@ -38,6 +38,7 @@ class SparkALS(ALS):
         self.item_factors = als_item_factors(
             weights, self.factors, self.spark_regularization, self.alpha, self.iterations, self.seed, self.spark
         )
+        self.blas = blas_backends(session(self.spark))  # which BLAS Spark's normal equations ran on
         return self
 
     def user_vectors(self, rows: sparse.csr_matrix) -> np.ndarray:
