@@ -24,7 +24,7 @@ import json, resource, sys, time
 from contextlib import nullcontext
 from threadpoolctl import threadpool_limits
 from shared import cleaning, config, data, evaluate, split
-from shared.models import make
+from shared.models import build as make
 model_name, blas = sys.argv[1], sys.argv[2]
 params = config.load("default")
 result = cleaning.clean(data.load(params), params)

@@ -4,7 +4,7 @@
 
 Data: every Complete Journey basket with a positive quantity and a known product (the ``full`` profile's
 cleaning, no rarity filter), at product level (min support 0.5%, 0.1%, 0.05%) and product_type level (0.1%).
-Engines: ``fim_raw`` (pyfim's fpgrowth called directly: the reference), ``shared.rules.frequent_itemsets``
+Engines: ``fim_raw`` (pyfim's fpgrowth called directly: the reference), ``shared.mining.frequent_itemsets``
 with each of its engines. Each run is a fresh process that loads the pickled baskets, so ``peak_mb`` is its
 own: ``baskets_mb`` is the resident memory with the baskets loaded (and the libraries imported),
 ``peak_mb`` the maximum while mining (polled every 5 ms) and ``mining_mb`` the difference.
@@ -32,7 +32,7 @@ import psutil
 path, engine, support = sys.argv[1], sys.argv[2], float(sys.argv[3])
 baskets = pickle.load(open(path, "rb"))
 import fim
-from shared import rules
+from shared import mining as rules
 gc.collect()
 me = psutil.Process()
 base = me.memory_info().rss / 2**20
@@ -60,7 +60,8 @@ print(json.dumps({"itemsets": n, "seconds": round(seconds, 3), "baskets_mb": rou
 
 
 def prepare(folder: Path) -> dict[str, Path]:
-    from shared import cleaning, config, data, rules
+    from shared import cleaning, config, data
+    from shared import mining as rules
 
     params = config.load("full")
     dataset = data.load(params)

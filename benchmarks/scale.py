@@ -43,15 +43,19 @@ CASE = r"""
 import json, sys, time
 from pathlib import Path
 engine, step, source, work = sys.argv[1:5]
-from shared import cleaning, config, data, rules
+from shared import cleaning, config, data
+from shared import mining as rules
+from shared.spark_session import SparkSettings
 params = config.load("default", overrides={"engine": engine, "source": "file", "path": source, "columns": COLUMNS,
                                            "spark_master": "local[2]", "spark_driver_memory": "8g",
                                            "spark_shuffle_partitions": 8, "min_item_count": 10})
 row = {"engine": engine, "step": step}
 started = time.perf_counter()
 if engine == "spark":
-    from shared import spark
-    session = spark.session(params)
+    from shared import spark_session
+    from shared.cleaning import spark_steps
+    from shared.mining import spark_fpgrowth
+    session = spark_session.session(SparkSettings.from_params(params))
     session.range(1).count()
 row["startup_s"] = round(time.perf_counter() - started, 2)
 t0 = time.perf_counter()
@@ -59,7 +63,7 @@ clean_path = Path(work) / f"clean-{engine}.parquet"
 if step == "clean":
     dataset = data.load(params)
     if engine == "spark":
-        result = spark.clean(dataset, params, collect=False)
+        result = spark_steps.clean(dataset, params, collect=False)
         result.lines.write.mode("overwrite").parquet(str(clean_path))
         row["lines_out"] = int(result.ledger["rows_out"].iloc[-1])
     else:
@@ -69,8 +73,8 @@ if step == "clean":
     row["lines_in"] = int(result.ledger["rows_in"].iloc[0])
 else:
     if engine == "spark":
-        baskets = spark.baskets_of(spark.session(params).read.parquet(str(clean_path)))
-        itemsets = rules.frequent_itemsets(baskets, MIN_SUPPORT, engine="spark", min_count=10, spark_params=params)
+        baskets = spark_fpgrowth.baskets_of(session.read.parquet(str(clean_path)))
+        itemsets = rules.frequent_itemsets(baskets, MIN_SUPPORT, engine="spark", min_count=10, spark=SparkSettings.from_params(params))
     else:
         import pandas as pd
         itemsets = rules.frequent_itemsets(rules.baskets_of(pd.read_parquet(clean_path)), MIN_SUPPORT, min_count=10)
@@ -86,13 +90,14 @@ def dataset(scale: int) -> Path:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from shared import config, data
+    from shared import config
+    from shared.data import pandas_sources
 
     path = DATA / f"scale-{scale}x.parquet"
     if path.exists():
         return path
     DATA.mkdir(parents=True, exist_ok=True)
-    base = data.load_synthetic(config.load("default", overrides=BASE)).lines
+    base = pandas_sources.load_synthetic(config.load("default", overrides=BASE)).lines
     writer = None
     for copy in range(scale):
         part = base if copy == 0 else base.assign(
@@ -160,9 +165,10 @@ def main() -> None:
     if args.plot_only:
         figure(pd.read_csv(OUT / "scale.csv"), OUT / "scale.png")
         return
-    from shared import spark
+    from shared import spark_session
 
-    engines = [e for e in args.engines if e != "spark" or spark.engine_ready({"spark_master": "local[2]"})]
+    local = spark_session.SparkSettings("local[2]", "8g", "4g", 8)
+    engines = [e for e in args.engines if e != "spark" or spark_session.engine_ready(local)]
     if engines != args.engines:
         print("Spark cannot run here (no Java or pyspark): measuring pandas only")
     rows = []
