@@ -76,3 +76,17 @@ def test_paired_bootstrap_detects_a_shift_and_not_noise():
     assert same["p_value"] > 0.05
     with pytest.raises(ValueError, match="same queries"):
         metrics.paired_bootstrap(a, a[:10])
+
+
+def test_too_few_queries_give_no_interval_and_no_verdict():
+    from shared.report import p_text, versus
+
+    one = metrics.paired_bootstrap(np.array([0.5]), np.array([0.0]), 100, seed=0)
+    assert one["n"] == 1 and np.isnan(one["p_value"]) and np.isnan(one["ci_low"])  # was p = 0, a zero-width interval
+    mean, low, high = metrics.bootstrap_ci(np.ones(metrics.MIN_QUERIES - 1))
+    assert mean == 1.0 and np.isnan(low) and np.isnan(high)
+    assert "too few queries" in p_text(one["p_value"])
+    import pandas as pd
+
+    table = versus(pd.DataFrame([{"task": "t", "metric": "ndcg@10", "model_a": "a", "model_b": "b", **one}]), "b")
+    assert table["verdict"].tolist() == ["too few queries to judge"]

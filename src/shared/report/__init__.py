@@ -4,19 +4,19 @@ from . import plots
 from .index_page import best_per_task, write_index
 from .prose import cold_items_verdict, new_items_verdict, stakeholder_summary
 from .run_folder import (
-    NEEDS_TEXT, checkpoint_path, data_dir, model_available, notebook_artefacts, read_catalogue, read_csv,
+    NEEDS_TEXT, checkpoint_path, data_dir, model_available, notebook_artefacts, pretrained_models, read_catalogue, read_csv,
     read_ground_truth, read_json, read_lines, read_summary, read_tuned, text_vectors_path, tuned_path, write_cleaned,
     write_csv, write_evaluation, write_factors, write_json, write_parquet, write_rules, write_tuned,
 )
 from .tables import (
-    item_names, leaderboard_table, named, named_pairs, p_text, partners_table, pct, prediction_table,
+    item_names, leaderboard_table, md_text, named, named_pairs, p_text, partners_table, pct, prediction_table,
     similar_items_table, versus,
 )
 
 __all__ = [
     "NEEDS_TEXT", "best_per_task", "checkpoint_path", "cold_items_verdict", "data_dir", "item_names",
-    "leaderboard_table", "model_available", "named", "named_pairs", "new_items_verdict", "notebook_artefacts",
-    "p_text", "partners_table", "pct", "plots", "prediction_table", "read_catalogue", "read_csv", "read_ground_truth",
+    "leaderboard_table", "md_text", "model_available", "named", "named_pairs", "new_items_verdict", "notebook_artefacts",
+    "p_text", "partners_table", "pretrained_models", "pct", "plots", "prediction_table", "read_catalogue", "read_csv", "read_ground_truth",
     "read_json", "read_lines", "read_summary", "read_tuned", "similar_items_table", "stakeholder_summary",
     "text_vectors_path", "tuned_path", "versus", "write_cleaned", "write_csv", "write_evaluation", "write_factors",
     "write_index", "write_json", "write_parquet", "write_rules", "write_tuned",

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .tables import named, p_text, pct, versus
+from .tables import md_text, named, p_text, pct, verdict, versus
 
 def new_items_verdict(board: pd.DataFrame, tests: pd.DataFrame, model: str = "sasrec", k: int = 10) -> str:
     """Does ``model`` beat every other model on next-basket NDCG@k for new (never bought) items? In words,
@@ -50,7 +50,7 @@ def cold_items_verdict(table: pd.DataFrame, tests: pd.DataFrame, reference: str 
             lines.append(head + ".")
             continue
         t = duel.iloc[0]
-        sure = "a real difference" if t["p_value"] < alpha else "not distinguishable from chance"
+        sure = verdict(t["p_value"], alpha)
         lines.append(head + f", against {reference} {ref.iloc[0][metric]:.3f} (difference {t['diff']:+.3f}, "
                      f"{p_text(t['p_value'])}: {sure}).")
     return "**Cold products.**\n\n" + "\n".join(lines)
@@ -65,7 +65,7 @@ def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.Data
         lines += ["**Products that go together.** Bought in the same basket far more often than chance:", ""]
         for r in labelled.head(n_pairs).itertuples():
             lines.append(
-                f"- {r.product_a} + {r.product_b}: together in {r.baskets:,} baskets, {r.lift:.1f}x more often than "
+                f"- {md_text(r.product_a)} + {md_text(r.product_b)}: together in {r.baskets:,} baskets, {r.lift:.1f}x more often than "
                 f"if they were unrelated; {pct(r.confidence_a_to_b)} of baskets with the first also hold the second."
             )
         cross = labelled[labelled["lift"] > 2]
@@ -75,7 +75,7 @@ def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.Data
         if len(cross):
             lines += ["", "**Cross-sell to try.** When a customer picks the first product, suggest the second "
                       "(pairs from different categories, at least twice as likely together as by chance):", ""]
-            lines += [f"- {r.product_a} -> {r.product_b} ({pct(r.confidence_a_to_b)} of the time today)" for r in cross.itertuples()]
+            lines += [f"- {md_text(r.product_a)} -> {md_text(r.product_b)} ({pct(r.confidence_a_to_b)} of the time today)" for r in cross.itertuples()]
         lines.append("")
     else:
         lines += ["**Products that go together.** No pair reaches the minimum basket count to be shown.", ""]
@@ -106,12 +106,12 @@ def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.Data
                 others = sub[sub["model"] != "personal_frequency"]
                 runner = others.loc[others["value"].idxmax()] if len(others) else None
                 t = test(task, "personal_frequency", runner["model"]) if runner is not None else None
-                verdict = (f"no model beats it: the best other, {runner['model']}, is {abs(t['diff']):.3f} NDCG lower "
+                judged = (f"no model beats it: the best other, {runner['model']}, is {abs(t['diff']):.3f} NDCG lower "
                            f"({p_text(t['p'])})." if t else "no other model to compare.")
-                lines.append(f"- For {label}, what the customer always buys is the best predictor (NDCG {best['value']:.3f}); {verdict}")
+                lines.append(f"- For {label}, what the customer always buys is the best predictor (NDCG {best['value']:.3f}); {judged}")
             else:
                 t = test(task, best["model"], "personal_frequency")
-                sure = "a real difference" if t and t["p"] < 0.05 else "not a significant difference"
+                sure = verdict(t["p"], 0.05, not_significant="not a significant difference") if t else ""
                 lines.append(
                     f"- For {label}, {best['model']} does best (NDCG {best['value']:.3f} vs {base['value']:.3f}"
                     + (f", {p_text(t['p'])}: {sure})." if t else ").")

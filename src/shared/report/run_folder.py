@@ -129,7 +129,16 @@ def notebook_artefacts(run_dir: str | Path) -> dict[str, Any]:
     return found
 
 
-#: models that need a file of notebook 04 (a model without it is reported as not evaluated, with the reason)
+def pretrained_models(run_dir: str | Path) -> list[dict[str, Any]]:
+    """The pretrained models a run used (name, package, weights' sha256), for the manifest."""
+    path = Path(run_dir) / "data" / "text_encoder.json"
+    if not path.exists():
+        return []
+    info = read_json(path)
+    return [{k: info.get(k) for k in ("model", "package", "weights_sha256", "unique_texts", "seconds", "cache_hit")}]
+
+
+#: models that need item text vectors (a model without them is reported as not evaluated, with the reason)
 NEEDS_TEXT = ("text_knn", "sasrec_text")
 
 

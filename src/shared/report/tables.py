@@ -3,8 +3,23 @@ from __future__ import annotations
 
 from typing import Sequence
 
+import html
+import re
+
 import numpy as np
 import pandas as pd
+
+from ..metrics import MIN_QUERIES
+
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()|~])")  # inline markup; '<' and '>' are HTML-escaped
+
+
+def md_text(value: object) -> str:
+    """Text from the data (IDs, names, file names, column headers, categories, error messages) made safe for
+    markdown that is rendered to HTML: HTML-escaped (no tag or event handler can come alive) and markdown
+    punctuation backslash-escaped (no link, emphasis or table can be injected). The one escaper the report
+    uses wherever data text reaches markdown; tables are escaped by pandas and the index by ``html.escape``."""
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", html.escape(str(value), quote=True))
 
 def similar_items_table(model, item_ids: np.ndarray, names: pd.Series, items: Sequence[int], n: int = 10) -> pd.DataFrame:
     """For each item index in ``items``, its ``n`` most similar items by factor cosine, with names."""
@@ -95,7 +110,17 @@ def named(frame: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def p_text(p: float) -> str:
+    if p is None or not np.isfinite(p):
+        return f"too few queries to judge (fewer than {MIN_QUERIES})"
     return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
+def verdict(p: float, alpha: float = 0.05, significant: str = "a real difference",
+            not_significant: str = "not distinguishable from chance") -> str:
+    """The words for a paired test's p-value; never a difference claimed from too few queries."""
+    if p is None or not np.isfinite(p):
+        return "too few queries to judge"
+    return significant if p < alpha else not_significant
 
 
 def named_pairs(pairs: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataFrame:
@@ -114,7 +139,7 @@ def versus(tests: pd.DataFrame, reference: str) -> pd.DataFrame:
         low, high = sorted((sign * r.ci_low, sign * r.ci_high))
         rows.append({"task": r.task, "metric": r.metric, "model": other, f"minus {reference}": sign * r.diff,
                      "ci_low": low, "ci_high": high, "p_value": r.p_value,
-                     "verdict": ("better" if sign * r.diff > 0 else "worse") if r.p_value < 0.05 else "no significant difference"})
+                     "verdict": verdict(r.p_value, 0.05, "better" if sign * r.diff > 0 else "worse", "no significant difference")})
     return pd.DataFrame(rows)
 
 
