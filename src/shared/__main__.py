@@ -1,4 +1,4 @@
-"""Command line: ``python -m shared run|params|profiles``.
+"""Command line: ``python -m shared run|check|params|profiles``.
 
 Errors print one line ``error: ...`` naming the parameter, file, column or notebook and cell, then exit
 non-zero (2 for bad parameters or input, or Spark unable to start, 1 for a failed notebook). ``--traceback`` adds the traceback.
@@ -13,7 +13,7 @@ import traceback
 
 from . import config
 from .data import DataError
-from .pipeline import InputError, RunError, Terminated, run
+from .pipeline import InputError, RunError, Terminated, check, run
 from .spark_session import SparkUnavailable
 
 
@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
                      help="override one parameter (value read as YAML); repeatable")
     run.add_argument("--out", help="run folder (default reports/latest, plus a timestamped copy in reports/runs/)")
     run.add_argument("--traceback", action="store_true", help="print the full traceback on errors")
+    check = sub.add_parser("check", help="check the data and parameters as a run would, without running anything")
+    check.add_argument("--profile", default="default", help="parameter profile: " + ", ".join(config.profiles()))
+    check.add_argument("--params", dest="params_file", help="YAML file of parameters (overrides the profile)")
+    check.add_argument("-p", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                       help="override one parameter (value read as YAML); repeatable")
+    check.add_argument("--traceback", action="store_true", help="print the full traceback on errors")
     params = sub.add_parser("params", help="list the parameters, their defaults and meaning")
     params.add_argument("--profile", default="default")
     sub.add_parser("profiles", help="list the parameter profiles")
@@ -44,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:22s} {values[name]!r:32} {spec.help}")
         elif args.command == "run":
             run(args.profile, args.params_file, args.overrides, args.out)
+        elif args.command == "check":
+            facts = check(args.profile, args.params_file, args.overrides)
+            print("ok: " + ", ".join(f"{value:,} {name.replace('_', ' ')}" for name, value in facts.items()))
         return 0
     except (config.ParameterError, DataError, SparkUnavailable, InputError) as exc:
         print(f"error: {exc}", file=sys.stderr)

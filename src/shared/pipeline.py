@@ -30,7 +30,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 import psutil
 
-from . import config, evaluate, models, report
+from . import cleaning, config, data, evaluate, metrics, models, report, split
 from .spark_session import SparkSettings
 from .spark_session import check as check_spark
 
@@ -112,6 +112,36 @@ def check_names(params: Mapping[str, Any]) -> None:
     """Model and metric names, checked here (not in config, which knows no models) before anything runs."""
     models.check_names(params["models"])
     evaluate.check_metric_names(params["metrics"])
+
+
+def check_input(params: Mapping[str, Any]) -> dict[str, Any]:
+    """Load, clean and split a file source as notebook 01 will (pandas), before any notebook starts, and stop
+    with one :class:`~shared.data.DataError` line when the data cannot make a run: nothing left after
+    cleaning, a single basket or item, no training period, or a test period with fewer than
+    ``metrics.MIN_QUERIES`` queries. Returns headline facts (what ``python -m shared check`` prints)."""
+    where = params.get("path") or params["source"]
+    dataset = data.load(params)
+    result = cleaning.clean(dataset, params)
+    lines = result.lines  # cleaning itself stops when no line, or one basket, is left
+    n_baskets, n_items = lines["basket_id"].nunique(), lines["item_id"].nunique()
+    if n_items < 2:
+        raise data.DataError(f"{where}: only one item after cleaning ({lines['item_id'].iat[0]!r}); nothing can be associated")
+    try:
+        lines, _ = split.split_lines(lines, params)
+    except ValueError as exc:
+        raise data.DataError(f"{where}: {exc}") from None
+    test = lines[lines["split"] == "test"]
+    completion = int((test.groupby("basket_id").size() >= 2).sum())
+    next_basket = int(test["customer_id"].nunique()) if dataset.has_customer else 0
+    if max(completion, next_basket) < metrics.MIN_QUERIES:
+        raise data.DataError(
+            f"{where}: the test period has {completion} baskets of two or more items and {next_basket} customers: "
+            f"fewer than {metrics.MIN_QUERIES} queries, too few to judge any model (use more data, or more "
+            "test_weeks / test_fraction)"
+        )
+    return {"lines": len(lines), "baskets": n_baskets, "items": n_items, "customers": int(lines["customer_id"].nunique()),
+            "basket_completion_queries": completion, "next_basket_queries": next_basket,
+            "dropped": int(result.ledger["rows_dropped"].sum())}
 
 
 def write_parameters(params: Mapping[str, Any], run_dir: Path) -> Path:
@@ -513,6 +543,27 @@ def _replace_dir(src: Path, dest: Path) -> None:
             shutil.rmtree(backup) if backup.is_dir() and not backup.is_symlink() else backup.unlink()
 
 
+def resolve(profile: str, params_file: str | Path | None, overrides: Iterable[str] | Mapping[str, Any] | None) -> dict[str, Any]:
+    """The run's parameters, every check that needs no data done: names, types, the parameter file, paths."""
+    try:
+        params = config.load(profile, _checked_params_file(params_file), overrides)
+    except (UnicodeDecodeError, OSError) as exc:  # a pipe or special file given as --params
+        raise config.ParameterError(f"{params_file}: cannot read the parameter file ({exc})") from None
+    _resolve_path_parameter(params)
+    check_names(params)
+    return params
+
+
+def check(profile: str = "default", params_file: str | Path | None = None,
+          overrides: Iterable[str] | Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``python -m shared check``: the parameters and the data checked as a run would, nothing written."""
+    params = resolve(profile, params_file, overrides)
+    if params["engine"] == "spark":
+        check_spark(SparkSettings.from_params(params))
+        return {"lines": 0}
+    return check_input(params)
+
+
 def run(
     profile: str = "default",
     params_file: str | Path | None = None,
@@ -524,16 +575,13 @@ def run(
     """Run the chain; return the run folder. Raises ParameterError (OutputError for ``out``) before anything
     runs, RunError on failure (InputError when a notebook stopped on bad input), KeyboardInterrupt
     (Terminated for SIGTERM) when interrupted; ``out`` is replaced only if it is a run folder (:func:`check_out`)."""
-    try:
-        params = config.load(profile, _checked_params_file(params_file), overrides)
-    except (UnicodeDecodeError, OSError) as exc:  # a pipe or special file given as --params
-        raise config.ParameterError(f"{params_file}: cannot read the parameter file ({exc})") from None
-    _resolve_path_parameter(params)
+    params = resolve(profile, params_file, overrides)
     default_out = out is None
     dest = check_out(out)
-    check_names(params)
     if params["engine"] == "spark":  # Java, pyspark and the master, checked before any notebook starts
         check_spark(SparkSettings.from_params(params))
+    elif params["source"] == "file":  # a user's file: bad or too little data stops here, before any notebook
+        check_input(params)
     paths = list(notebooks) if notebooks is not None else notebook_paths()
     if not paths:
         raise RunError(f"no numbered notebooks (NN_name.ipynb) in {config.NOTEBOOKS_DIR}")
