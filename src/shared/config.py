@@ -56,6 +56,10 @@ PARAMETERS: dict[str, Spec] = {
     "synthetic_items": Spec(int, "source=synthetic: catalogue size", minimum=20),
     "synthetic_weeks": Spec(int, "source=synthetic: weeks of history", minimum=3),
     "synthetic_noise": Spec(float, "source=synthetic: share of dirty lines (duplicates, returns, unknown items)", minimum=0, maximum=0.5),
+    "encoding": Spec(str, "source=file, CSV: text encoding of the file (utf-8, latin-1, cp1252, ...)"),
+    "delimiter": Spec(str, "source=file, CSV: field delimiter, one character (empty: tab for .tsv, else comma)", nullable=True),
+    "timestamp_format": Spec(str, "source=file: strftime format of the timestamp column, e.g. %d/%m/%Y (empty: ISO "
+                             "dates, or a day/month order only when every value allows just one)", nullable=True),
     # --- engine ------------------------------------------------------------------------------
     "engine": Spec(str, "pandas (one machine) or spark: cleaning, mining and ALS on Apache Spark", choices=("pandas", "spark")),
     "spark_master": Spec(str, "engine=spark: master URL (local[*], spark://host:7077, yarn, k8s://https://host:port)"),
@@ -66,7 +70,7 @@ PARAMETERS: dict[str, Spec] = {
     "max_basket_size": Spec(int, "baskets with more distinct items than this are outliers", minimum=1),
     "min_item_count": Spec(int, "items bought in fewer baskets than this are dropped", minimum=1),
     "kcore": Spec(int, "if > 0, repeat: drop customers and items with fewer than k baskets", minimum=0),
-    "salt": Spec(str, "salt of the customer-ID pseudonymisation hash"),
+    "salt": Spec(str, "public context label mixed into the keyed customer-ID pseudonyms (the secret is the key, see README)"),
     # --- split -------------------------------------------------------------------------------
     "split_method": Spec(str, "temporal (global, by weeks) or random (stratified per customer)", choices=("temporal", "random")),
     "test_weeks": Spec(int, "temporal split: last weeks held out as test", minimum=1),
@@ -74,7 +78,8 @@ PARAMETERS: dict[str, Spec] = {
     "test_fraction": Spec(float, "random split, or data without timestamps: share of each customer's baskets in test", minimum=0.01, maximum=0.9),
     "validation_fraction": Spec(float, "random split, or data without timestamps: share in validation", minimum=0.0, maximum=0.9),
     # --- association rules -------------------------------------------------------------------
-    "min_support": Spec(float, "itemsets: minimum share of baskets (item level of the run)", minimum=1e-7, maximum=1.0),
+    "min_support": Spec((float, str), "itemsets: minimum share of baskets (item level of the run), or auto: the lowest "
+                        "of 0.001, 0.002, 0.005, ... that stays under max_itemsets (notebook 02)"),
     "category_min_support": Spec(float, "itemsets at the product_category level: minimum share of baskets", minimum=1e-7, maximum=1.0),
     "min_confidence": Spec(float, "rules shown in reports: minimum confidence", minimum=0.0, maximum=1.0),
     "min_count": Spec(int, "privacy floor: no itemset or rule in fewer baskets is ever reported", minimum=0),
@@ -194,7 +199,9 @@ def validate(values: Mapping[str, Any], where: str = "parameters") -> dict[str, 
     return checked
 
 
-def _check_lists(values: Mapping[str, Any]) -> None:
+def _check_lists(values: dict[str, Any]) -> None:
+    if "min_support" in values:  # a share of baskets in [1e-7, 1], or auto (checked here: a str has no minimum)
+        values["min_support"] = _min_support(values["min_support"])
     if "k_values" in values:
         ks = values["k_values"]
         if not ks or not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks):
@@ -202,6 +209,19 @@ def _check_lists(values: Mapping[str, Any]) -> None:
     for name in ("models", "metrics"):  # the names themselves are checked by the runner (shared.pipeline)
         if name in values and not all(isinstance(m, str) for m in values[name]):
             raise ParameterError(f"parameter '{name}': expected a list of names, got {values[name]!r}")
+
+
+def _min_support(value: float | str) -> float | str:
+    if isinstance(value, str):
+        if value.strip().lower() == "auto":
+            return "auto"
+        try:
+            value = float(value)  # "1e-3": YAML 1.1 reads it as text
+        except ValueError:
+            raise ParameterError(f"parameter 'min_support': expected a share of baskets or auto, got {value!r}") from None
+    if not 1e-7 <= value <= 1.0:  # also refuses nan
+        raise ParameterError(f"parameter 'min_support': {value!r} is outside [1e-07, 1.0] (a share of baskets, or auto)")
+    return value
 
 
 def read_yaml(path: Path | str) -> dict[str, Any]:

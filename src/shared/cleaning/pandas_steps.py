@@ -5,8 +5,10 @@ from typing import Any, Mapping
 
 import pandas as pd
 
-from ..data import Dataset, catalogue_at_level
-from .ledger import CleanResult, Ledger, finish, pseudonymise
+from ..data import Dataset, catalogue_at_level, normalise_ids
+from .ledger import (
+    EARLIEST, ID_REASON, IMPLAUSIBLE_STEP, CleanResult, Ledger, check_enough, finish, implausible_reason, pseudonymise,
+)
 
 
 def clean(data: Dataset, params: Mapping[str, Any]) -> CleanResult:
@@ -15,12 +17,24 @@ def clean(data: Dataset, params: Mapping[str, Any]) -> CleanResult:
     ledger = Ledger()
     lines = data.lines.reset_index(drop=True).copy()
     original_columns = list(lines.columns)
+    now = pd.Timestamp.now()
+
+    # 0. one spelling per ID (before pseudonyms, so " 1" and "1.0" are one customer): counted, nothing dropped
+    for col in ("basket_id", "customer_id", "item_id"):
+        if col in lines:
+            normal = normalise_ids(lines[col])
+            changed = lines[col].notna() & ~(normal == lines[col].astype("object")).fillna(False).astype(bool)
+            ledger.rewrite(len(lines), int(changed.sum()), "id_normalisation", ID_REASON.format(column=col))
+            lines[col] = normal
     lines["customer_id"] = pseudonymise(lines["customer_id"], params["salt"])
 
-    # 1. missing values in the columns every analysis needs
+    # 1. missing values in the columns every analysis needs; times before 1970 or in the future
     for col in ("basket_id", "customer_id", "item_id", data.order_column, "quantity"):
         if col in lines:
             lines = ledger.drop(lines, lines[col].isna(), "missing_values", f"missing {col}")
+    if "timestamp" in lines:
+        ts = lines["timestamp"]
+        lines = ledger.drop(lines, (ts < EARLIEST) | (ts > now), IMPLAUSIBLE_STEP, implausible_reason(now))
 
     # 2. exact duplicate lines (same basket, item, time, quantity and price)
     lines = ledger.drop(lines, lines.duplicated(keep="first"), "exact_duplicates", "exact duplicate of an earlier line")
@@ -50,6 +64,7 @@ def clean(data: Dataset, params: Mapping[str, Any]) -> CleanResult:
     )
 
     lines = lines.sort_values([data.order_column, "basket_id", "item_id"], kind="stable").reset_index(drop=True)
+    check_enough(data, len(lines), lines["basket_id"].nunique(), ledger.frame())
     return CleanResult(lines=lines, catalogue=finish(lines, catalogue), ledger=ledger.frame(),
                        rejected=ledger.rejected_frame(original_columns))
 

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ..data import Dataset, catalogue_at_level
+import pandas as pd
+
+from ..data import Dataset, catalogue_at_level, pseudonym_map
+from ..data.schema import ID_NUMBER_RE, ID_SPACE_RE
 from ..spark_session import SparkSettings, from_pandas, session, to_pandas
-from .ledger import CleanResult, Ledger, finish
+from .ledger import EARLIEST, ID_REASON, IMPLAUSIBLE_STEP, CleanResult, Ledger, check_enough, finish, implausible_reason
 
 
 class _Steps:
@@ -73,8 +76,26 @@ def clean(dataset: Dataset, params: Mapping[str, Any], collect: bool = True) -> 
     ledger = Ledger()
     lines = dataset.lines
     original_columns = [c for c in lines.columns if c != "_row"]
-    salted = F.concat(F.lit(f"{params['salt']}:"), F.col("customer_id"))
-    lines = lines.withColumn("customer_id", F.concat(F.lit("c"), F.substring(F.sha2(salted, 256), 1, 12)))
+    now = pd.Timestamp.now()
+
+    # 0. one spelling per ID (the regular expressions of shared.data.normalise_ids), counted, nothing dropped
+    ids = [c for c in ("basket_id", "customer_id", "item_id") if c in original_columns]
+    normal = {}
+    for col in ids:
+        text = F.regexp_replace(F.regexp_replace(F.col(col), ID_SPACE_RE, ""), ID_NUMBER_RE, "$1")
+        normal[col] = F.when(text != "", text)
+    counts = lines.select(F.count(F.lit(1)).alias("_n"), *[
+        F.sum(F.when(F.col(c).isNotNull() & ~F.col(c).eqNullSafe(normal[c]), 1).otherwise(0)).alias(c) for c in ids
+    ]).first()
+    for col in ids:
+        ledger.rewrite(int(counts["_n"]), int(counts[col] or 0), "id_normalisation", ID_REASON.format(column=col))
+    lines = lines.select(*[normal[c].alias(c) if c in normal else F.col(c) for c in lines.columns])
+    # pseudonyms: HMAC under the machine's key, computed on the driver for the distinct customers, joined back
+    customers = to_pandas(lines.select("customer_id").dropna().distinct())["customer_id"]
+    mapping = pd.DataFrame(list(pseudonym_map(customers, params["salt"]).items()), columns=["customer_id", "_pseudonym"],
+                           dtype=object).astype("str")
+    lines = (lines.join(F.broadcast(from_pandas(spark, mapping)), "customer_id", "left")
+             .withColumn("customer_id", F.col("_pseudonym")).select(*lines.columns))
     steps = _Steps(lines, ledger)
     kinds = dict(lines.dtypes)
 
@@ -84,8 +105,13 @@ def clean(dataset: Dataset, params: Mapping[str, Any], collect: bool = True) -> 
     # 1. missing values; 2. exact duplicates (every copy after the first, in file order); 3. returns and
     # corrections; 4. items the catalogue does not know, then the item level. The steps are row by row once
     # the missing values are gone, so they run as two batches.
-    steps.drop([(missing(col), "missing_values", f"missing {col}")
-                for col in ("basket_id", "customer_id", "item_id", dataset.order_column, "quantity") if col in kinds])
+    first_checks = [(missing(col), "missing_values", f"missing {col}")
+                    for col in ("basket_id", "customer_id", "item_id", dataset.order_column, "quantity") if col in kinds]
+    if "timestamp" in kinds:
+        ts = F.col("timestamp")
+        first_checks.append(((ts < F.lit(str(EARLIEST)).cast("timestamp_ntz")) | (ts > F.lit(str(now)).cast("timestamp_ntz")),
+                             IMPLAUSIBLE_STEP, implausible_reason(now)))
+    steps.drop(first_checks)
     checks = [(F.row_number().over(Window.partitionBy(*steps.columns).orderBy("_row")) > 1,
                "exact_duplicates", "exact duplicate of an earlier line")]
     if "quantity" in kinds:
@@ -118,9 +144,11 @@ def clean(dataset: Dataset, params: Mapping[str, Any], collect: bool = True) -> 
 
     ordered = steps.lines.orderBy(dataset.order_column, "basket_id", "item_id").select(*original_columns)
     if not collect:
+        check_enough(dataset, steps.count or 0, ordered.select("basket_id").distinct().limit(2).count(), ledger.frame())
         return CleanResult(lines=ordered, catalogue=catalogue, ledger=ledger.frame(), rejected=ledger.rejected_frame(original_columns))
     clean_lines = to_pandas(ordered)
     steps.close()
+    check_enough(dataset, len(clean_lines), clean_lines["basket_id"].nunique(), ledger.frame())
     return CleanResult(lines=clean_lines, catalogue=finish(clean_lines, catalogue), ledger=ledger.frame(),
                        rejected=ledger.rejected_frame(original_columns))
 

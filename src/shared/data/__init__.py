@@ -20,8 +20,15 @@ from ..spark_session import SparkSettings, session
 from . import pandas_sources, spark_sources
 from .schema import (
     CANONICAL, CATALOGUE_COLUMNS, ID_COLUMNS, LINE_COLUMNS, REQUIRED, DataError, Dataset, catalogue_at_level,
-    check_item_level, describe, fingerprint, sample_note,
+    check_item_level, describe, fingerprint, normalise_ids, sample_note,
 )
+from .pseudonyms import KEY_ENV, key_file, pseudonym_key, pseudonym_map, pseudonymise
+
+
+def file_options(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The reading options of source=file (defaults as in params/default.yaml, for callers with older sets)."""
+    return {"encoding": params.get("encoding") or "utf-8", "delimiter": params.get("delimiter"),
+            "timestamp_format": params.get("timestamp_format")}
 
 
 def load(params: Mapping[str, Any]) -> Dataset:
@@ -40,7 +47,7 @@ def load(params: Mapping[str, Any]) -> Dataset:
         elif source == "synthetic":
             dataset = spark_sources.load_synthetic(spark, params)
         else:
-            dataset = spark_sources.load_file(spark, path, params["columns"])
+            dataset = spark_sources.load_file(spark, path, params["columns"], **file_options(params))
         check_item_level(params["item_level"], dataset, source)
         dataset = spark_sources.finish(spark, dataset, sample, seed, settings.master)
     else:
@@ -49,7 +56,7 @@ def load(params: Mapping[str, Any]) -> Dataset:
         elif source == "synthetic":
             dataset = pandas_sources.load_synthetic(params)
         else:
-            dataset = pandas_sources.load_file(path, params["columns"])
+            dataset = pandas_sources.load_file(path, params["columns"], **file_options(params))
         check_item_level(params["item_level"], dataset, source)
         if sample:
             dataset.lines = pandas_sources.sample_customers(dataset.lines, sample, seed)
@@ -60,5 +67,6 @@ def load(params: Mapping[str, Any]) -> Dataset:
 
 __all__ = [
     "CANONICAL", "CATALOGUE_COLUMNS", "ID_COLUMNS", "LINE_COLUMNS", "REQUIRED", "DataError", "Dataset",
-    "catalogue_at_level", "describe", "fingerprint", "load",
+    "KEY_ENV", "catalogue_at_level", "describe", "file_options", "fingerprint", "key_file", "load", "normalise_ids",
+    "pseudonym_key", "pseudonym_map", "pseudonymise",
 ]

@@ -11,11 +11,12 @@ from typing import Any, Mapping
 import pandas as pd
 
 from .. import synthetic
-from ..config import ITEM_LEVELS
+from ..config import ITEM_LEVELS, ParameterError
+from . import timestamps
 from .schema import (
     CATALOGUE_COLUMNS, FILE_ORDER_NOTE, LINE_COLUMNS, NO_CUSTOMER_NOTE, NUMERIC_PROBLEM, SEQUENCE_NOTE,
-    TIMESTAMP_PROBLEM, DataError, Dataset, _canonical_ids, bad_values_error, check_columns_mapping, check_local_file,
-    check_present,
+    DataError, Dataset, _canonical_ids, bad_values_error, check_columns_mapping, check_local_file,
+    check_present, csv_options, decode_error,
     file_description, file_kind, file_levels, fingerprint, read_error, sampled_customer_ids, whole_numbers_error,
 )
 
@@ -128,7 +129,7 @@ def load_synthetic(params: Mapping[str, Any]) -> Dataset:
 # Any CSV or parquet file
 # ----------------------------------------------------------------------------------------------------
 
-def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_table(path: Path, columns: list[str], encoding: str = "utf-8", delimiter: str | None = None) -> pd.DataFrame:
     kind = file_kind(path)
     try:
         if kind == "parquet":
@@ -137,11 +138,14 @@ def _read_table(path: Path, columns: list[str]) -> pd.DataFrame:
             check_present(path, columns, pq.read_schema(path).names)
             frame = pd.read_parquet(path, columns=columns)
         else:
-            sep = "\t" if kind == "tsv" else ","
-            check_present(path, columns, pd.read_csv(path, sep=sep, nrows=0).columns.tolist())
-            frame = pd.read_csv(path, sep=sep, usecols=columns, dtype="str", keep_default_na=True)
-    except DataError:
+            encoding, sep = csv_options(path, encoding, delimiter)
+            header = pd.read_csv(path, sep=sep, nrows=0, encoding=encoding).columns.tolist()
+            check_present(path, columns, header)
+            frame = pd.read_csv(path, sep=sep, usecols=columns, dtype="str", keep_default_na=True, encoding=encoding)
+    except (DataError, ParameterError):
         raise
+    except UnicodeDecodeError as exc:
+        raise decode_error(path, encoding, f"byte 0x{exc.object[exc.start]:02x} at position {exc.start:,}") from None
     except pd.errors.EmptyDataError as exc:
         raise DataError(f"{path}: the file is empty") from exc
     except Exception as exc:  # pyarrow / parser errors: say which file, keep the cause
@@ -163,23 +167,15 @@ def _to_numeric(values: pd.Series, path: Path, column: str, integer: bool = Fals
     return parsed.astype("float64")
 
 
-def _to_datetime(values: pd.Series, path: Path, column: str) -> pd.Series:
-    if pd.api.types.is_datetime64_any_dtype(values):
-        return values
-    parsed = pd.to_datetime(values, errors="coerce", format="mixed")
-    bad = parsed.isna() & values.notna()
-    if bad.any():
-        raise bad_values_error(path, column, int(bad.sum()), values[bad].unique(), TIMESTAMP_PROBLEM)
-    return parsed
-
-
-def load_file(path: str | Path, columns: Mapping[str, str]) -> Dataset:
-    """Read a CSV or parquet file of lines; ``columns`` maps canonical names to the file's column names."""
+def load_file(path: str | Path, columns: Mapping[str, str], encoding: str = "utf-8", delimiter: str | None = None,
+              timestamp_format: str | None = None) -> Dataset:
+    """Read a CSV or parquet file of lines; ``columns`` maps canonical names to the file's column names.
+    ``encoding`` and ``delimiter`` (None: by suffix) are for CSVs; ``timestamp_format``: see :mod:`.timestamps`."""
     check_local_file(path)
     path = Path(path)
     check_columns_mapping(columns)
     file_columns = list(dict.fromkeys(columns.values()))
-    raw = _read_table(path, file_columns)
+    raw = _read_table(path, file_columns, encoding, delimiter)
     frame = pd.DataFrame({canon: raw[col] for canon, col in columns.items()})
 
     notes = []
@@ -189,7 +185,8 @@ def load_file(path: str | Path, columns: Mapping[str, str]) -> Dataset:
         notes.append(NO_CUSTOMER_NOTE)
     has_timestamp = "timestamp" in frame
     if has_timestamp:
-        frame["timestamp"] = _to_datetime(frame["timestamp"], path, columns["timestamp"])
+        frame["timestamp"], found = timestamps.parse_column(frame["timestamp"], path, columns["timestamp"], timestamp_format)
+        notes.extend(found)
     elif "sequence" in frame:
         frame["sequence"] = _to_numeric(frame["sequence"], path, columns["sequence"], integer=True)
         notes.append(SEQUENCE_NOTE)
@@ -221,6 +218,7 @@ def load_file(path: str | Path, columns: Mapping[str, str]) -> Dataset:
         has_timestamp=has_timestamp,
         fingerprint=fingerprint(lines),
         notes=notes,
+        path=str(path),
     )
 
 

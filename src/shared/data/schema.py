@@ -6,6 +6,7 @@ Canonical lines: ``basket_id``, ``customer_id``, ``item_id`` (strings), ``timest
 """
 from __future__ import annotations
 
+import codecs
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +17,7 @@ import pandas as pd
 
 from ..config import ITEM_LEVELS, ParameterError
 from ..spark_session import to_pandas
+from .pseudonyms import pseudonymise
 
 ID_COLUMNS = ("basket_id", "customer_id", "item_id")
 LINE_COLUMNS = ("basket_id", "customer_id", "item_id", "timestamp", "sequence", "quantity", "price")
@@ -42,16 +44,29 @@ class Dataset:
     ground_truth: pd.DataFrame | None = None
     fingerprint: str = ""
     notes: list[str] = field(default_factory=list)
+    #: the file a ``file`` source read (error messages name it); None for the built-in sources
+    path: str | None = None
 
     @property
     def order_column(self) -> str:
         return "timestamp" if self.has_timestamp else "sequence"
 
-    def preview(self, n: int = 5) -> pd.DataFrame:
-        """The first ``n`` lines as read (pandas, whichever engine holds them)."""
+    def preview(self, n: int = 5, salt: str = "") -> pd.DataFrame:
+        """The first ``n`` lines as read (pandas, whichever engine holds them), with every customer ID
+        replaced by its pseudonym (:mod:`.pseudonyms`; ``salt`` as in cleaning, so they match the clean lines):
+        no raw customer ID is ever shown."""
         if isinstance(self.lines, pd.DataFrame):
-            return self.lines.head(n)
-        return to_pandas(self.lines.limit(n).drop("_row"))
+            head = self.lines.head(n).copy()
+        else:
+            head = to_pandas(self.lines.limit(n).drop("_row"))
+        if "customer_id" in head:
+            head["customer_id"] = pseudonymise(head["customer_id"], salt)
+        return head
+
+    @property
+    def where(self) -> str:
+        """What error messages name: the file, or the source."""
+        return self.path or f"source {self.source}"
 
 
 def fingerprint(*frames: pd.DataFrame | None) -> str:
@@ -71,6 +86,23 @@ def _canonical_ids(lines: pd.DataFrame) -> pd.DataFrame:
             ids = lines[col]
             lines[col] = ids.astype("str").where(ids.notna(), None).astype("str")
     return lines
+
+
+#: Surrounding whitespace of an ID (the same characters on both engines: Java's \\s is ASCII only).
+ID_SPACE_RE = r"^[ \t\n\r\f\x0b\xa0]+|[ \t\n\r\f\x0b\xa0]+$"
+#: A whole number written with a decimal part of zeros ("1.0", "12.00"): the same ID as "1", "12".
+ID_NUMBER_RE = r"^([+-]?[0-9]+)\.0+$"
+
+
+def normalise_ids(ids: pd.Series) -> pd.Series:
+    """An ID column with surrounding whitespace stripped, ``"1.0"`` written ``"1"``, empty IDs missing.
+    Leading zeros are kept (``"007"`` is not ``"7"``: product codes often differ only by them)."""
+    text = ids.astype("object")
+    present = text.notna()
+    out = text[present].astype(str).str.replace(ID_SPACE_RE, "", regex=True).str.replace(ID_NUMBER_RE, r"\1", regex=True)
+    result = text.copy()
+    result[present] = out.where(out != "", None)
+    return result
 
 
 def check_present(path: Path, wanted: list[str], present: list[str]) -> None:
@@ -120,6 +152,28 @@ def file_kind(path: str | Path) -> str:
     if ".tsv" in suffix:
         return "tsv"
     raise DataError(f"{path}: unsupported file type '{suffix or '(none)'}' (use .csv, .csv.gz, .tsv or .parquet)")
+
+
+def csv_options(path: str | Path, encoding: str, delimiter: str | None) -> tuple[str, str]:
+    """The encoding and field delimiter of a CSV (``delimiter`` None: tab for ``.tsv``, else comma); bad
+    values are refused as parameters."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise ParameterError(f"parameter 'encoding': unknown encoding {encoding!r} (e.g. utf-8, latin-1, cp1252)") from None
+    if delimiter is None:
+        return encoding, "\t" if file_kind(path) == "tsv" else ","
+    if delimiter in ("\\t", "tab"):
+        delimiter = "\t"
+    if len(delimiter) != 1 or delimiter in ('"', "\n", "\r"):
+        raise ParameterError(f"parameter 'delimiter': expected one character (e.g. ';' or '\\t'), got {delimiter!r}")
+    return encoding, delimiter
+
+
+def decode_error(path: str | Path, encoding: str, detail: str) -> DataError:
+    suggestion = "latin-1" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else "utf-8"
+    return DataError(f"{path}: the file is not valid {encoding} text ({detail}); set the parameter encoding, "
+                     f"e.g. -p encoding={suggestion}")
 
 
 def read_error(path: str | Path, exc: BaseException) -> DataError:

@@ -2,17 +2,18 @@
 DataFrame with a ``_row`` column (file order); the catalogue and ground truth are small and stay pandas."""
 from __future__ import annotations
 
+import codecs
 from typing import Any, Mapping
 
 import pandas as pd
 
-from ..config import ITEM_LEVELS
+from ..config import ITEM_LEVELS, ParameterError
 from ..spark_session import from_pandas, to_pandas
-from . import pandas_sources
+from . import pandas_sources, timestamps
 from .schema import (
     CATALOGUE_COLUMNS, CSV_NA_VALUES, FILE_ORDER_NOTE, ID_COLUMNS, LINE_COLUMNS, NO_CUSTOMER_NOTE, NUMERIC_PROBLEM,
-    SEQUENCE_NOTE, TIMESTAMP_PROBLEM, DataError, Dataset, bad_values_error, check_columns_mapping, check_local_file,
-    check_present,
+    SEQUENCE_NOTE, DataError, Dataset, bad_values_error, check_columns_mapping, check_local_file,
+    check_present, csv_options, decode_error,
     file_description, file_kind, file_levels, read_error, sampled_customer_ids, whole_numbers_error,
 )
 
@@ -77,8 +78,29 @@ def load_completejourney(spark) -> Dataset:
                    description=pandas_sources.COMPLETEJOURNEY_DESCRIPTION, levels=ITEM_LEVELS)
 
 
-def load_file(spark, path: str, columns: Mapping[str, str]) -> Dataset:
-    """CSV or parquet through Spark, with the checks and conversions of the pandas file source."""
+#: Python's name of an encoding -> the charset Spark's CSV reader takes (it takes no others).
+SPARK_CHARSETS = {"utf-8": "utf-8", "iso8859-1": "iso-8859-1", "ascii": "us-ascii", "utf-16": "utf-16",
+                  "utf-16-be": "utf-16be", "utf-16-le": "utf-16le", "utf-32": "utf-32"}
+
+
+def spark_charset(encoding: str) -> str:
+    """The Spark charset of a Python encoding; one the Spark CSV reader lacks (cp1252...) is refused."""
+    name = codecs.lookup(encoding).name
+    if name not in SPARK_CHARSETS:
+        raise ParameterError(f"parameter 'encoding': engine=spark cannot read {encoding!r} CSVs (it reads "
+                             f"{', '.join(SPARK_CHARSETS.values())}); convert the file or use engine=pandas")
+    return SPARK_CHARSETS[name]
+
+
+def load_file(spark, path: str, columns: Mapping[str, str], encoding: str = "utf-8", delimiter: str | None = None,
+              timestamp_format: str | None = None) -> Dataset:
+    """CSV or parquet through Spark, with the checks and conversions of the pandas file source.
+
+    Timestamps: the distinct strings of the column (with their line counts) are parsed on the driver by
+    :func:`.timestamps.parse_distinct`, the very function the pandas engine uses, and joined back: identical
+    times, notes and refusals (one string per basket time, so the driver holds about one per basket).
+    Spark's CSV reader replaces bytes that are not valid in ``encoding`` by U+FFFD instead of failing: a mapped
+    column holding U+FFFD is refused with the line pandas gives for a UnicodeDecodeError."""
     from pyspark.sql import Window
     from pyspark.sql import functions as F
     from pyspark.sql import types as T
@@ -91,12 +113,23 @@ def load_file(spark, path: str, columns: Mapping[str, str]) -> Dataset:
         if kind == "parquet":
             raw = spark.read.parquet(str(path))
         else:
-            raw = spark.read.csv(str(path), header=True, sep="\t" if kind == "tsv" else ",", inferSchema=False)
+            encoding, sep = csv_options(path, encoding, delimiter)
+            raw = spark.read.csv(str(path), header=True, sep=sep, encoding=spark_charset(encoding), inferSchema=False)
             na = sorted(CSV_NA_VALUES)  # what pandas reads as missing
             raw = raw.select(*[F.when(F.col(f"`{c}`").isin(na), None).otherwise(F.col(f"`{c}`")).alias(c) for c in raw.columns])
+    except (DataError, ParameterError):
+        raise
     except Exception as exc:
         raise read_error(path, exc) from None
     check_present(path, file_columns, raw.columns)
+    if kind != "parquet":
+        strings = [c for c in file_columns if dict(raw.dtypes)[c] == "string"]
+        if strings:
+            bad = raw.filter(F.greatest(*[F.coalesce(F.col(f"`{c}`").contains("\ufffd"), F.lit(False)) for c in strings]
+                                        , F.lit(False))).limit(1).collect()
+            if bad:
+                column = next(c for c in strings if bad[0][c] is not None and "\ufffd" in bad[0][c])
+                raise decode_error(path, encoding, f"column '{column}' holds {bad[0][column]!r}")
     raw = raw.withColumn("_row", F.monotonically_increasing_id())
     if raw.limit(1).count() == 0:
         raise DataError(f"{path}: the file has no rows")
@@ -123,7 +156,17 @@ def load_file(spark, path: str, columns: Mapping[str, str]) -> Dataset:
         if kinds["timestamp"] in ("timestamp", "timestamp_ntz"):
             frame = frame.withColumn("timestamp", F.col("timestamp").cast("timestamp_ntz"))
         else:
-            convert("timestamp", F.try_to_timestamp(F.col("timestamp").cast("string")).cast("timestamp_ntz"), TIMESTAMP_PROBLEM)
+            distinct = to_pandas(frame.filter(F.col("timestamp").isNotNull())
+                                 .groupBy(F.col("timestamp").cast("string").alias("text")).count())
+            distinct = distinct.sort_values("text", key=lambda s: s.astype(str)).reset_index(drop=True)
+            parsed, found = timestamps.parse_distinct(distinct["text"], distinct["count"], path, columns["timestamp"],
+                                                      timestamp_format)
+            notes.extend(found)
+            mapping = pd.DataFrame({"_text": distinct["text"].astype(str),
+                                    "_parsed": parsed.dt.strftime("%Y-%m-%d %H:%M:%S.%f")})
+            frame = (frame.withColumn("_text", F.col("timestamp").cast("string"))
+                     .join(from_pandas(spark, mapping), "_text", "left")
+                     .withColumn("timestamp", F.col("_parsed").cast("timestamp_ntz")).drop("_text", "_parsed"))
     elif "sequence" in columns:
         number = F.col("sequence").try_cast("double")
         convert("sequence", number, NUMERIC_PROBLEM)
@@ -153,7 +196,7 @@ def load_file(spark, path: str, columns: Mapping[str, str]) -> Dataset:
     return Dataset(
         lines=lines, catalogue=catalogue, source="file",
         description=file_description(path, columns, "lines read by Spark"),
-        levels=levels, has_customer=has_customer, has_timestamp=has_timestamp, notes=notes,
+        levels=levels, has_customer=has_customer, has_timestamp=has_timestamp, notes=notes, path=str(path),
     )
 
 
