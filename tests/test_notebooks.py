@@ -50,14 +50,18 @@ def test_parameters_cell_holds_only_the_run_folder(path):
     assert "config.for_notebook(run_dir, globals())" in cells[1].source
 
 
-def test_no_code_default_disagrees_with_default_yaml():
+def test_no_code_default_disagrees_with_default_yaml(tmp_path):
     """Every model gets its arguments from the parameters; a constructor default, where one exists, must be
     the value params/default.yaml gives."""
     import inspect
 
+    import numpy as np
+
+    from shared import text
     from shared.models import registry
 
-    defaults = config.load("default")
+    vectors = text.write_item_vectors(tmp_path / "vectors.parquet", ["a", "b"], np.eye(2, 4, dtype=np.float32))
+    defaults = {**config.load("default"), "text_embeddings": str(vectors)}  # what notebook 03 writes
     for name, (cls, arguments) in registry.ARGUMENTS.items():
         declared = {}  # every __init__ up the class tree (ALS passes **kwargs on to MatrixFactorization)
         for klass in reversed(cls.__mro__):

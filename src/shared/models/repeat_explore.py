@@ -15,6 +15,17 @@ later, ``(purchases_i - buyers_i + s * q) / (purchases_i + s)``, smoothed by ``s
 mean ``q`` over all purchases: milk is bought again, a barbecue grill is not. ``item_weight = 0`` switches
 it off. Items the customer never bought rank below every repeat item, by popularity (as personal_frequency).
 
+``cycle_weight`` > 0 adds a repurchase-cycle term (TAIW's per-item timing, in baskets): each item's typical
+inter-purchase gap ``g_i`` is the geometric mean of the gaps (baskets between two consecutive purchases of
+the item by one customer) in the fit period, smoothed by ``s = smoothing`` towards the geometric mean ``g``
+over all items, ``g_i = exp((sum of log gaps_i + s * log g) / (gaps_i + s))``. A customer whose newest
+purchase of i was ``a`` baskets ago reaches the next basket ``since = a + 1`` baskets after it, and
+
+    repeat(u, i) *= 1 + cycle_weight * exp(-ln(since / g_i) ** 2 / (2 * cycle_width ** 2))
+
+(boosted most when the next basket falls on the item's usual cycle). On the Complete Journey validation weeks
+it did not help (next_basket NDCG@10 within +-0.001 for weights 0.25 to 2), so the default is 0 (off).
+
 ``RepeatExplore`` (name ``repeat_explore``) combines a repeat model with an explore model (e.g. item_knn or
 the neighbour part of TIFU-KNN). Both score rows are scaled to a maximum of 1 per query, the repeat scores
 kept only on the customer's history items; then
@@ -32,7 +43,7 @@ import numpy as np
 from scipy import sparse
 
 from .base import Interactions, Recommender, counts_matrix, popularity_tiebreak
-from .tifu_knn import basket_positions
+from .tifu_knn import basket_positions, fit_histories
 
 TIE = 1e-6
 
@@ -45,6 +56,21 @@ def repurchase_propensity(train: Interactions, smoothing: float = 10.0) -> np.nd
     repeats = purchases - buyers
     prior = repeats.sum() / max(purchases.sum(), 1.0)
     return (repeats + smoothing * prior) / (purchases + smoothing)
+
+
+def repurchase_gaps(train: Interactions, smoothing: float = 10.0) -> np.ndarray:
+    """Per item: the smoothed geometric mean of its inter-purchase gaps in baskets (see the module docstring)."""
+    _, histories, breaks = fit_histories(train)
+    rows, items, ago, _ = basket_positions(histories, breaks)
+    order = np.lexsort((ago, items, rows))
+    rows, items, ago = rows[order], items[order], ago[order]
+    same = (rows[1:] == rows[:-1]) & (items[1:] == items[:-1]) & (ago[1:] != ago[:-1])
+    gaps, gap_items = (ago[1:] - ago[:-1])[same].astype(np.float64), items[1:][same]
+    logs = np.log(gaps)
+    prior = logs.mean() if len(logs) else 0.0
+    n = np.bincount(gap_items, minlength=train.n_items)
+    total = np.bincount(gap_items, logs, minlength=train.n_items)
+    return np.exp((total + smoothing * prior) / (n + smoothing))
 
 
 def _call(model: Recommender, histories, contexts, breaks) -> np.ndarray:
@@ -65,25 +91,41 @@ class TimeAwareRepeat:
     name = "repeat"
     uses_basket_breaks = True
 
-    def __init__(self, decay: float = 0.9, item_weight: float = 0.0, smoothing: float = 10.0):
+    def __init__(self, decay: float = 0.95, item_weight: float = 0.5, smoothing: float = 10.0,
+                 cycle_weight: float = 0.0, cycle_width: float = 1.0):
         if not 0.0 < decay <= 1.0:
             raise ValueError("parameter 'repeat_decay' must be in (0, 1]")
         if item_weight < 0:
             raise ValueError("parameter 'repeat_item_weight' must be at least 0")
+        if cycle_weight < 0:
+            raise ValueError("parameter 'repeat_cycle_weight' must be at least 0")
+        if cycle_width <= 0:
+            raise ValueError("parameter 'repeat_cycle_width' must be above 0")
         self.decay, self.item_weight, self.smoothing = decay, item_weight, smoothing
+        self.cycle_weight, self.cycle_width = cycle_weight, cycle_width
 
     def fit(self, train: Interactions) -> "TimeAwareRepeat":
         self.n_items = train.n_items
         self.popularity = popularity_tiebreak(train).astype(np.float64)
         self.propensity = repurchase_propensity(train, self.smoothing)
         self.item_factor = self.propensity ** self.item_weight
+        self.gaps = repurchase_gaps(train, self.smoothing) if self.cycle_weight > 0 else None
         return self
 
     def repeat_scores(self, histories, breaks) -> sparse.csr_matrix:
         """queries x items: the time-decayed, propensity-weighted frequency (0 for items never bought)."""
         rows, items, ago, _ = basket_positions(histories, breaks)
         weight = self.decay ** ago.astype(np.float64) * self.item_factor[items]
-        return sparse.csr_matrix((weight, (rows, items)), shape=(len(histories), self.n_items))
+        scores = sparse.csr_matrix((weight, (rows, items)), shape=(len(histories), self.n_items))
+        if self.cycle_weight > 0 and len(items):
+            keys, inverse = np.unique(rows * self.n_items + items, return_inverse=True)
+            newest = np.full(len(keys), np.iinfo(np.int64).max)
+            np.minimum.at(newest, inverse, ago)
+            key_rows, key_items = keys // self.n_items, keys % self.n_items
+            ratio = np.log((newest + 1.0) / self.gaps[key_items])
+            boost = 1.0 + self.cycle_weight * np.exp(-ratio**2 / (2.0 * self.cycle_width**2))
+            scores = scores.multiply(sparse.csr_matrix((boost, (key_rows, key_items)), shape=scores.shape)).tocsr()
+        return scores
 
     def score(self, histories, contexts, breaks=None) -> np.ndarray:
         if breaks is None:
@@ -99,7 +141,7 @@ class RepeatExplore:
     name = "repeat_explore"
     uses_basket_breaks = True
 
-    def __init__(self, repeat: Recommender, explore: Recommender, explore_weight: float = 0.3,
+    def __init__(self, repeat: Recommender, explore: Recommender, explore_weight: float = 0.5,
                  explore_scope: str = "all"):
         if explore_weight < 0:
             raise ValueError("parameter 'repeat_explore_weight' must be at least 0")
