@@ -19,9 +19,11 @@ from tqdm.auto import tqdm
 from . import metrics, models
 from .config import ParameterError
 from .models import Interactions, Recommender, recommend
-from .split import TASKS, Queries, build_tasks, fit_lines, vocabulary
+from .split import Queries, build_tasks, fit_lines, next_basket_reason, sequences_reason, vocabulary
 
 LEADERBOARD_COLUMNS = ["model", "task", "k", "metric", "value", "ci_low", "ci_high", "note"]
+#: models that learn from each customer's sequence of baskets (SASRec and the models built on it)
+SEQUENCE_MODELS = ("sasrec", "sasrec_text", "sasrec_repeat")
 
 
 @dataclass
@@ -34,10 +36,20 @@ class Evaluation:
     recommendations: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     timings: pd.DataFrame | None = None
+    #: tasks left out because the data cannot pose them (task -> reason), e.g. next_basket without customers
+    not_applicable: dict[str, str] = field(default_factory=dict)
 
     @property
     def models(self) -> list[str]:
         return list(dict.fromkeys(self.leaderboard["model"]))
+
+
+def inapplicable_models(lines: pd.DataFrame, names: Sequence[str], has_customer: bool = True,
+                        target: str = "validation") -> dict[str, str]:
+    """The models of ``names`` the data cannot train (model -> reason): the sequence models when no customer
+    has two or more baskets in the fit period of ``target`` (notebook 04 trains on validation's)."""
+    reason = sequences_reason(lines, target, has_customer)
+    return {name: reason for name in names if reason and name in SEQUENCE_MODELS}
 
 
 def check_metric_names(names: Sequence[str]) -> None:
@@ -98,11 +110,14 @@ def evaluate(
     train = fit_interactions(lines, catalogue, target, params["min_item_count"], params["kcore"])
     item_ids = train.item_ids
     tasks = build_tasks(lines, item_ids, target, seed, params["max_queries"])
+    reason = next_basket_reason(tasks["next_basket"])
+    dropped = {"next_basket": reason} if reason and len(tasks["basket_completion"]) else {}
+    tasks = {task: queries for task, queries in tasks.items() if task not in dropped}
     information = metrics.self_information(train.item_basket_counts, train.baskets.shape[0])
     categories = train.categories
 
     rows: list[dict[str, Any]] = []
-    evaluation = Evaluation(item_ids=item_ids, tasks=tasks, train=train, leaderboard=pd.DataFrame())
+    evaluation = Evaluation(item_ids=item_ids, tasks=tasks, train=train, leaderboard=pd.DataFrame(), not_applicable=dropped)
     timings = []
     for name in tqdm(names, desc=f"evaluating on {target}", disable=not progress):
         started = time.perf_counter()
@@ -118,7 +133,7 @@ def evaluate(
         except Exception as exc:  # a broken model must not stop the others
             message = f"{type(exc).__name__}: {exc}"
             evaluation.failures[name] = message + "\n" + traceback.format_exc(limit=3)
-            for task in TASKS:
+            for task in tasks:
                 rows.append({"model": name, "task": task, "k": np.nan, "metric": "failed", "value": np.nan,
                              "ci_low": np.nan, "ci_high": np.nan, "note": message})
             continue

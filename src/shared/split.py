@@ -193,6 +193,32 @@ def fit_lines(lines: pd.DataFrame, target: str) -> pd.DataFrame:
     return lines[lines["split"].isin(fit_parts(target))]
 
 
+NO_CUSTOMER = "the data has no customer column, so every basket is its own customer"
+
+
+def has_sequences(lines: pd.DataFrame, target: str) -> bool:
+    """Whether some customer has two or more baskets in the fit period of ``target``: what a sequence model
+    (SASRec and the models built on it) needs to learn what follows what."""
+    fit = fit_lines(lines, target)
+    return bool(len(fit)) and bool((fit.groupby("customer_id")["basket_id"].nunique() >= 2).any())
+
+
+def sequences_reason(lines: pd.DataFrame, target: str, has_customer: bool = True) -> str | None:
+    """Why sequence models are not applicable to ``lines`` (one line, for the report), or None when they are."""
+    if has_sequences(lines, target):
+        return None
+    why = NO_CUSTOMER if not has_customer else "every customer has a single basket there"
+    return f"no customer has two or more baskets in the fit period ({why}); sequence models cannot be trained"
+
+
+def next_basket_reason(queries: "Queries", has_customer: bool = True) -> str | None:
+    """Why the next_basket task is not applicable (no query has any history to predict from), or None."""
+    if any(len(h) for h in queries.histories):
+        return None
+    why = f" ({NO_CUSTOMER})" if not has_customer else ""
+    return f"no customer of the evaluated weeks has a basket before them{why}; there is no history to predict a next basket from"
+
+
 def vocabulary(lines: pd.DataFrame, target: str, min_item_count: int, kcore: int = 0) -> np.ndarray:
     """The items a model may know when judged on ``target``, decided from fit-period lines alone: items in at
     least ``min_item_count`` fit-period baskets, then (``kcore`` > 0) the items left when customers and items

@@ -161,7 +161,8 @@ def _to_numeric(values: pd.Series, path: Path, column: str, integer: bool = Fals
     if bad.any():
         raise bad_values_error(path, column, int(bad.sum()), values[bad].unique(), NUMERIC_PROBLEM)
     if integer:
-        if (parsed.dropna() % 1 != 0).any():
+        known = parsed.dropna().astype("float64")
+        if (known % 1 != 0).any() or (known.abs() > 2**53).any():  # inf is not whole; past 2**53 floats skip integers
             raise whole_numbers_error(path, column)
         return parsed.astype("Int64")
     return parsed.astype("float64")

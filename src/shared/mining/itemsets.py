@@ -25,6 +25,13 @@ counted (``result.attrs["empty_baskets"]``); supports are shares of the non-empt
 Before mining, a cheap exact count of frequent pairs (a sparse matrix product) and of candidate triples
 (triangles among frequent pairs) decides whether the run could blow up: then mining goes level by level and
 stops at ``max_itemsets`` with :class:`TooManyItemsets`, whose message suggests a support that fits.
+
+``min_support: auto`` (:func:`auto_support`, used by :class:`Mined` and :func:`frequent_pairs`) walks the ladder
+:data:`AUTO_SUPPORTS` upwards and keeps the first support whose itemsets stay under ``max_itemsets`` (by the
+same guard, then by the mined count). The ladder starts at 0.001, the support the default profile always
+used, so where 0.001 fits (Complete Journey at product level) ``auto`` gives exactly the 0.001 result; it
+never goes lower, since lower supports mostly add pairs of a handful of baskets that the ``min_count``
+privacy floor would drop anyway.
 """
 from __future__ import annotations
 
@@ -47,6 +54,44 @@ RULE_COLUMNS = [
 
 class TooManyItemsets(RuntimeError):
     """Mining stopped at the ``max_itemsets`` cap; the message suggests a support that fits."""
+
+
+#: ``min_support: auto`` tries these supports in turn, lowest first (see the module docstring).
+AUTO_SUPPORTS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0)
+AUTO = "auto"
+
+
+def is_auto(min_support: Any) -> bool:
+    """Whether ``min_support`` is the string ``auto`` (any case, surrounding blanks ignored)."""
+    return isinstance(min_support, str) and min_support.strip().lower() == AUTO
+
+
+def auto_support(
+    baskets: Sequence[Sequence[Any]],
+    max_len: int | None = None,
+    engine: str = "fim",
+    min_count: int = 10,
+    max_itemsets: int = 2_000_000,
+    seed: int = 0,
+    spark: SparkSettings | None = None,
+    ladder: Sequence[float] = AUTO_SUPPORTS,
+) -> tuple[float, pd.DataFrame]:
+    """The lowest support of ``ladder`` whose frequent itemsets stay under ``max_itemsets``, and those
+    itemsets (``attrs['min_support']`` is the support used, ``attrs['min_support_auto']`` True). A rung that
+    would explode is refused by the explosion guard's level counts before it is mined; the next one is tried.
+    When even the last rung is too many, its :class:`TooManyItemsets` is raised."""
+    tracts = baskets if hasattr(baskets, "sparkSession") else [list(b) for b in baskets]
+    for i, support in enumerate(ladder):
+        try:
+            found = frequent_itemsets(tracts, support, max_len=max_len, engine=engine, min_count=min_count,
+                                      max_itemsets=max_itemsets, seed=seed, spark=spark)
+        except TooManyItemsets:
+            if i == len(ladder) - 1:
+                raise
+            continue
+        found.attrs.update({"min_support": support, "min_support_auto": True})
+        return support, found
+    raise ValueError("min_support auto: the ladder of supports is empty")
 
 
 def _check(min_support: float, min_count: int, engine: str, max_len: int | None) -> None:
@@ -152,7 +197,8 @@ def frequent_itemsets(
     key = frame["itemset"].map(lambda s: "|".join(sorted(map(str, s))))
     frame = frame.assign(_key=key).sort_values(["length", "count", "_key"], ascending=[True, False, True], kind="stable")
     frame = frame.drop(columns=["_key"]).reset_index(drop=True)[["itemset", "support", "count", "length"]]
-    frame.attrs.update({"n_baskets": n, "empty_baskets": n_all - n, "min_count_applied": threshold, "engine": engine})
+    frame.attrs.update({"n_baskets": n, "empty_baskets": n_all - n, "min_count_applied": threshold, "engine": engine,
+                        "min_support": min_support, "min_support_auto": False})
     return frame
 
 
@@ -449,13 +495,17 @@ def recover_planted(rules: pd.DataFrame, planted: Iterable[Iterable[Any]], alpha
 class Mined:
     """Itemsets and rules of one level, mined with the run's parameters, and the views the report needs."""
 
-    def __init__(self, baskets: Sequence[Sequence[Any]], min_support: float, params: Mapping[str, Any]):
+    def __init__(self, baskets: Sequence[Sequence[Any]], min_support: float | str, params: Mapping[str, Any]):
         self.params = params
-        self.itemsets = frequent_itemsets(
-            baskets, min_support, max_len=params["max_len"] or None, engine=engine_of(params),
-            min_count=params["min_count"], max_itemsets=params["max_itemsets"],
-            seed=params["seed"], spark=SparkSettings.from_params(params),
-        )
+        options = dict(max_len=params["max_len"] or None, engine=engine_of(params), min_count=params["min_count"],
+                       max_itemsets=params["max_itemsets"], seed=params["seed"], spark=SparkSettings.from_params(params))
+        if is_auto(min_support):
+            _, self.itemsets = auto_support(baskets, **options)
+        else:
+            self.itemsets = frequent_itemsets(baskets, min_support, **options)
+        #: the support mined at: the number given, or the one ``auto`` chose
+        self.min_support: float = self.itemsets.attrs["min_support"]
+        self.auto_support: bool = self.itemsets.attrs["min_support_auto"]
         self.n_baskets = self.itemsets.attrs["n_baskets"]
         self.rules = association_rules(self.itemsets, self.n_baskets, 0.0, params["p_adjust"], params["min_count"])
         alpha, min_confidence = params["alpha"], params["min_confidence"]
@@ -463,6 +513,13 @@ class Mined:
             (self.rules["confidence"] >= min_confidence) & (self.rules["p_adjusted"] < alpha) & ~self.rules["redundant"]
         )
         self.funnel = filter_funnel(self.rules, len(self.itemsets), alpha, min_confidence)
+
+    def support_text(self) -> str:
+        """The support used, in words, for the report: ``0.001`` or ``0.005 (auto: the lowest support of ...)``."""
+        if not self.auto_support:
+            return f"{self.min_support:g}"
+        return (f"{self.min_support:g} (min_support auto: the lowest of {', '.join(f'{s:g}' for s in AUTO_SUPPORTS)} "
+                f"that stays under max_itemsets = {self.params['max_itemsets']:,} itemsets)")
 
     @property
     def trusted(self) -> pd.DataFrame:
@@ -513,8 +570,14 @@ def pair_lifts(itemsets: pd.DataFrame, n_baskets: int) -> pd.DataFrame:
     return frame.drop(columns=["count_a", "count_b"]).reset_index(drop=True)
 
 
-def frequent_pairs(lines: pd.DataFrame, min_support: float, min_count: int = 10) -> pd.DataFrame:
+def frequent_pairs(lines: pd.DataFrame, min_support: float | str, min_count: int = 10,
+                   max_itemsets: int = 2_000_000) -> pd.DataFrame:
     """Every pair of items in at least ``min_support`` of the baskets of ``lines`` (and ``min_count``),
-    with :func:`pair_lifts`' columns."""
-    itemsets = frequent_itemsets(baskets_of(lines), min_support, max_len=2, min_count=min_count)
-    return pair_lifts(itemsets, itemsets.attrs["n_baskets"])
+    with :func:`pair_lifts`' columns. ``min_support`` ``auto``: see :func:`auto_support`."""
+    if is_auto(min_support):
+        _, itemsets = auto_support(baskets_of(lines), max_len=2, min_count=min_count, max_itemsets=max_itemsets)
+    else:
+        itemsets = frequent_itemsets(baskets_of(lines), min_support, max_len=2, min_count=min_count)
+    pairs = pair_lifts(itemsets, itemsets.attrs["n_baskets"])
+    pairs.attrs["min_support"] = itemsets.attrs["min_support"]
+    return pairs
