@@ -1,4 +1,6 @@
-"""SASRec: it can learn (overfits a tiny set), it cannot cheat (causal mask, targets), it is reproducible."""
+"""SASRec: it can learn (overfits a tiny set), it cannot cheat (causal mask, targets), it is reproducible; the
+fast window cutting and prefix counts equal the plain loops kept here as references; text fusion trains, lets
+a never-bought item borrow from items with the same text, and survives checkpoints (files and folders)."""
 import numpy as np
 import pandas as pd
 import pytest
@@ -6,10 +8,11 @@ import torch
 
 from shared import config
 from shared.models import sasrec as train
+from shared.models.sasrec import training
 from shared.config import ParameterError
 from shared.models import build, recommend
 from shared.models.base import Interactions
-from shared.models.sasrec.network import NEXT, SASRec, SASRecConfig, encode, prefix_counts, split_baskets
+from shared.models.sasrec.network import CONTINUE, NEXT, PAD, SASRec, SASRecConfig, encode, prefix_counts, prefix_seen, split_baskets
 
 ITEMS = np.array([f"i{j}" for j in range(12)])
 
@@ -152,3 +155,224 @@ def test_encode_and_split_baskets():
     tokens, recency = encode([np.array([4, 5]), np.array([6])], 5)
     assert tokens.tolist() == [0, 0, 5, 6, 7] and recency.tolist() == [0, 0, 1, 1, 0]
     assert [b.tolist() for b in split_baskets(np.array([1, 2, 3]), np.array([2]))] == [[1, 2], [3]]
+
+
+# ----------------------------------------------------------------------------------------------------
+# the fast implementations against the plain loops they replaced
+# ----------------------------------------------------------------------------------------------------
+
+def reference_make_windows(sequences, max_len, windows, max_targets, rng):
+    """The token-by-token loop that ``make_windows`` replaced (same random draws, same order)."""
+    all_tokens, all_recency, all_flags, all_targets = [], [], [], []
+    for baskets in sequences:
+        shuffled = [rng.permutation(b) for b in baskets]
+        flat = np.concatenate(shuffled)
+        basket_of = np.concatenate([np.full(len(b), i) for i, b in enumerate(shuffled)])
+        starts = np.cumsum([0] + [len(b) for b in shuffled])
+        last = len(shuffled[-1])
+        cut = 0 if last == 1 or rng.random() < 0.5 else int(rng.integers(1, last))
+        newest_end = starts[-2] + cut
+        for w in range(windows):
+            end = newest_end - w * max_len
+            if end <= 1:
+                break
+            start = max(0, end - max_len)
+            tokens = np.zeros(max_len, np.int64)
+            recency = np.zeros(max_len, np.int64)
+            flags = np.zeros(max_len, np.int64)
+            targets = np.full((max_len, max_targets), -1, np.int64)
+            offset = max_len - (end - start)
+            last_basket = basket_of[end - 1]
+            for j, p in enumerate(range(start, end)):
+                b = basket_of[p]
+                tokens[offset + j] = flat[p] + 1
+                recency[offset + j] = last_basket - b
+                if p == starts[b + 1] - 1:
+                    flags[offset + j] = NEXT
+                    wanted = shuffled[b + 1] if b + 1 < len(shuffled) else flat[:0]
+                else:
+                    flags[offset + j] = CONTINUE
+                    wanted = flat[p + 1 : starts[b + 1]]
+                if len(wanted) > max_targets:
+                    wanted = rng.choice(wanted, max_targets, replace=False)
+                targets[offset + j, : len(wanted)] = wanted
+            all_tokens.append(tokens)
+            all_recency.append(recency)
+            all_flags.append(flags)
+            all_targets.append(targets)
+    return np.stack(all_tokens), np.stack(all_recency), np.stack(all_flags), np.stack(all_targets)
+
+
+def reference_prefix_counts(tokens, candidates, rows):
+    """The batch x length x length pair tensor + accumulate that ``prefix_counts`` replaced."""
+    b, length = tokens.shape
+    earlier = torch.ones(length, length, dtype=torch.bool).tril()
+    pairs = earlier[None] & (tokens != PAD)[:, None, :]
+    bi, ti, ji = pairs.nonzero(as_tuple=True)
+    token = tokens[bi, ji]
+    slot = torch.searchsorted(candidates, token).clamp(max=len(candidates) - 1)
+    row_of = torch.full((b, length), -1, dtype=torch.long)
+    row_of[rows] = torch.arange(int(rows.sum()))
+    row = row_of[bi, ti]
+    keep = (candidates[slot] == token) & (row >= 0)
+    out = torch.zeros(int(rows.sum()), len(candidates))
+    out.index_put_((row[keep], slot[keep]), torch.ones(int(keep.sum())), accumulate=True)
+    return out
+
+
+def random_sequences(seed, customers=150, items=40):
+    rng = np.random.default_rng(seed)
+    sizes = [1, 1, 2, 3, 7, 12, 40]  # one-item baskets and baskets longer than max_targets
+    return [[rng.integers(0, items, size=rng.choice(sizes)) for _ in range(rng.integers(2, 25))] for _ in range(customers)]
+
+
+@pytest.mark.parametrize("max_len,windows,max_targets", [(8, 2, 5), (50, 2, 30), (16, 3, 3), (5, 4, 2)])
+def test_make_windows_equals_the_reference_loop(max_len, windows, max_targets):
+    sequences = random_sequences(max_len)
+    fast = train.make_windows(sequences, max_len, windows, max_targets, np.random.default_rng(3))
+    plain = reference_make_windows(sequences, max_len, windows, max_targets, np.random.default_rng(3))
+    for a, b in zip(fast, plain):
+        assert a.dtype == b.dtype and a.shape == b.shape and np.array_equal(a, b)
+    rng_a, rng_b = np.random.default_rng(4), np.random.default_rng(4)  # and the stream is left where it was
+    train.make_windows(sequences, max_len, windows, max_targets, rng_a)
+    reference_make_windows(sequences, max_len, windows, max_targets, rng_b)
+    assert rng_a.random() == rng_b.random()
+
+
+def test_prefix_counts_and_seen_equal_the_reference():
+    tokens, _, _, targets = (torch.from_numpy(x) for x in train.make_windows(random_sequences(1, items=15), 20, 2, 5, np.random.default_rng(0)))
+    rows = targets[..., 0] >= 0
+    for candidates in (torch.arange(1, 16), torch.tensor([2, 3, 9, 14]), torch.tensor([40, 41])):
+        expected = reference_prefix_counts(tokens, candidates, rows)
+        assert torch.equal(prefix_counts(tokens, candidates, rows), expected)
+        seen = prefix_seen(tokens, candidates, rows)
+        assert torch.equal(expected[seen.rows, seen.columns], seen.counts) and int((expected != 0).sum()) == len(seen.counts)
+
+
+def test_sparse_repeat_term_gives_the_dense_loss():
+    """Training's loss (sparse prefix counts) equals the dense formulation value for value, on a fixed seed."""
+    torch.manual_seed(0)
+    model = SASRec(SASRecConfig(n_items=40, max_len=20, dim=16, heads=2, blocks=1, dropout=0.0))
+    with torch.no_grad():
+        model.repeat.copy_(torch.tensor([0.7, -1.3]))
+    tokens, recency, flags, targets = (torch.from_numpy(x) for x in train.make_windows(random_sequences(2), 20, 2, 5, np.random.default_rng(0)))
+    for kind in ("full", "sampled"):
+        fast = training.batch_loss(model, tokens, recency, flags, targets, kind, 8, torch.Generator().manual_seed(1))
+        hidden, _ = model.hidden(tokens, recency)
+        has = targets[..., 0] >= 0
+        t = targets[has]
+        valid = t >= 0
+        negatives = torch.randint(0, 40, (8,), generator=torch.Generator().manual_seed(1))
+        candidates = torch.arange(40) if kind == "full" else torch.unique(torch.cat([t[valid], negatives]))
+        logp = torch.log_softmax(model.logits(hidden[has], flags[has], candidates + 1, seen=reference_prefix_counts(tokens, candidates + 1, has)), -1)
+        picked = logp.gather(1, torch.searchsorted(candidates, t.clamp(min=0)))
+        assert float(fast.detach()) == float(-((picked * valid).sum(1) / valid.sum(1)).mean().detach())
+
+
+# ----------------------------------------------------------------------------------------------------
+# text fusion
+# ----------------------------------------------------------------------------------------------------
+
+def planted_text(dim=16, seed=0):
+    """Text vectors of ITEMS: orthonormal (unrelated descriptions), in a random rotation, except that
+    never-bought i7 reads exactly like i0."""
+    rotation, _ = np.linalg.qr(np.random.default_rng(seed).normal(size=(dim, dim)))
+    vectors = rotation[: len(ITEMS)].astype(np.float32)
+    vectors[7] = vectors[0]
+    return vectors
+
+
+def test_text_fused_model_trains_and_differs_from_id_only():
+    shop = cyclic_shop()
+    text = planted_text()
+    fused = train.fit_sasrec(shop, settings(tiny(), epochs=3, text=True), progress=False, text=text)
+    plain = train.fit_sasrec(shop, settings(tiny(), epochs=3), progress=False, text=text)  # text unused: ID-only
+    assert fused.model.config.text_dim == 16 and plain.model.config.text_dim == 0
+    assert not hasattr(plain.model, "text_projection") and np.isfinite(fused.history["loss"]).all()
+    assert torch.equal(fused.model.text[1:], torch.from_numpy(text)) and not fused.model.text.requires_grad
+    h, c, b = [np.array([0, 1, 2])], [np.zeros(0, int)], [np.array([2])]
+
+    def score(r):
+        return train.SequenceScorer(r.model, torch.device("cpu"), np.zeros(len(ITEMS), np.float32)).score(h, c, b)
+
+    assert not np.allclose(score(fused), score(plain))
+    with pytest.raises(ParameterError, match="'sasrec_text'"):
+        train.fit_sasrec(shop, settings(tiny(), epochs=1, text=True), progress=False)
+    with pytest.raises(ValueError, match="one row per catalogue item"):
+        train.fit_sasrec(shop, settings(tiny(), epochs=1, text=True), progress=False, text=text[:5])
+
+
+def test_item_vectors_are_id_plus_projected_text():
+    """Deterministic: an item's vector is its ID embedding + W text; equal text and equal ID rows give equal
+    vectors, so a never-bought item (ID row untouched) inherits the text part of the item it reads like."""
+    torch.manual_seed(0)
+    text = planted_text()
+    model = SASRec(SASRecConfig(n_items=len(ITEMS), dim=16, heads=2, blocks=1, text_dim=16), text).eval()
+    vectors = model.item_vectors()
+    assert torch.allclose(vectors, model.items.weight[1:] + torch.from_numpy(text) @ model.text_projection.weight.T, atol=1e-6)
+    assert torch.allclose(model.item_vectors(torch.tensor([[0, 8]])), torch.cat([torch.zeros(1, 16), vectors[7:8]]))  # padding: zero
+    with torch.no_grad():
+        model.items.weight[8] = model.items.weight[1]
+    assert torch.allclose(model.item_vectors()[7], model.item_vectors()[0])
+    with pytest.raises(ValueError, match="expected 12 x 16"):
+        SASRec(SASRecConfig(n_items=len(ITEMS), dim=16, text_dim=16), text[:, :4])
+
+
+def test_never_bought_item_borrows_from_the_item_its_text_reads_like():
+    """i7 is never bought but its text is i0's; i8-i11 are never bought either, with unrelated text. After
+    training, wherever the model expects i0, it ranks i7 above every other never-bought item."""
+    shop = cyclic_shop()
+    result = train.fit_sasrec(shop, settings(tiny(), epochs=40, text=True), progress=False, text=planted_text())
+    scorer = train.SequenceScorer(result.model, torch.device("cpu"), np.zeros(len(ITEMS), np.float32))
+    sequences, _ = train.customer_baskets(shop)
+    wins = []
+    for baskets in sequences:
+        if 0 not in baskets[-1]:
+            continue
+        history, breaks = np.concatenate(baskets[:-1]), np.cumsum([len(b) for b in baskets[:-2]])
+        scores = scorer.score([history], [np.zeros(0, int)], [breaks])[0]
+        wins.append(scores[7] > scores[8:].max())
+    assert len(wins) >= 5 and np.mean(wins) == 1.0
+
+
+def test_text_checkpoint_round_trip_and_folders(tmp_path):
+    shop = cyclic_shop()
+    text = planted_text()
+    fused = train.fit_sasrec(shop, settings(tiny(), epochs=2, text=True), progress=False, text=text)
+    path = train.save_checkpoint(fused, tmp_path / "b_text.pt", settings(tiny(), text=True))
+    # the checkpoint holds the text matrix: no vectors need re-supplying
+    model = train.SASRecRecommender(settings(tiny(), epochs=0, text=True), checkpoint=str(path)).fit(shop)
+    direct = train.SequenceScorer(fused.model, torch.device("cpu"), np.zeros(len(ITEMS), np.float32))
+    h, c, b = [np.array([0, 1, 2])], [np.zeros(0, int)], [np.zeros(0, int)]
+    assert np.allclose(model.score(h, c, b), direct.score(h, c, b), atol=1e-5)
+    assert train.load_checkpoint(path, ITEMS, text=False) is None  # the ID-only model does not take it
+    # a folder: another catalogue's checkpoint, an ID-only one, a file that is no checkpoint, and the match
+    plain = train.fit_sasrec(shop, settings(tiny(), epochs=2), progress=False)
+    other = train.TrainResult(plain.model, plain.history, 1, 0, "full", "cpu", ITEMS[::-1].copy())
+    train.save_checkpoint(other, tmp_path / "a_other.pt", settings(tiny()))
+    train.save_checkpoint(plain, tmp_path / "c_plain.pt", settings(tiny()))
+    (tmp_path / "0_broken.pt").write_text("not a checkpoint")
+    assert [p.name for p in train.checkpoint_files(tmp_path)] == ["0_broken.pt", "a_other.pt", "b_text.pt", "c_plain.pt"]
+    found = train.load_checkpoint(tmp_path, ITEMS, text=True)
+    assert found.config.text_dim == 16 and all(torch.equal(v, fused.model.state_dict()[k]) for k, v in found.state_dict().items())
+    found = train.load_checkpoint(tmp_path, ITEMS, text=False)
+    assert found.config.text_dim == 0 and all(torch.equal(v, plain.model.state_dict()[k]) for k, v in found.state_dict().items())
+    assert train.load_checkpoint(tmp_path, ITEMS[:5]) is None and train.load_checkpoint(tmp_path / "missing", ITEMS) is None
+    via_folder = build("sasrec", {**tiny(), "sasrec_checkpoint": str(tmp_path), "sasrec_epochs": 0}).fit(shop)
+    plain_scores = train.SequenceScorer(plain.model, torch.device("cpu"), np.zeros(len(ITEMS), np.float32)).score(h, c, b)
+    assert np.allclose(via_folder.score(h, c, b), plain_scores, atol=1e-5)
+
+
+def test_recommender_aligns_text_rows_by_item_id():
+    vectors = np.arange(6, dtype=np.float32).reshape(3, 2)
+    aligned = train.align_text(vectors, np.array(["i2", "i0", "zz"]), ITEMS[:4])
+    assert aligned.tolist() == [[2, 3], [0, 0], [0, 1], [0, 0]]  # i1, i3: no text -> zero rows
+    assert train.align_text(vectors, None, ITEMS[:3]) is not None
+    with pytest.raises(ValueError, match="one row per catalogue item"):
+        train.align_text(vectors, None, ITEMS)
+    shop = cyclic_shop()
+    text = planted_text()
+    shuffled = np.random.default_rng(0).permutation(len(ITEMS))
+    model = train.SASRecRecommender(settings(tiny(), epochs=1, text=True), text_vectors=text[shuffled],
+                                    text_item_ids=ITEMS[shuffled]).fit(shop)
+    assert torch.equal(model.model.text[1:], torch.from_numpy(text))

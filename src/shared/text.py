@@ -414,9 +414,13 @@ def read_item_vectors(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
 
 
 def align_vectors(item_ids: Iterable[Any], vectors: np.ndarray, wanted: Iterable[Any]) -> np.ndarray:
-    """Rows of ``vectors`` (one per ``item_ids``) in the order of ``wanted``; zero rows where an item has none."""
-    source = pd.Index(list(item_ids)).astype("str")
-    where = source.get_indexer(pd.Index(list(wanted)).astype("str"))
-    out = np.zeros((len(where), np.asarray(vectors).shape[1]), dtype=np.float32)
-    out[where >= 0] = np.asarray(vectors, dtype=np.float32)[where[where >= 0]]
+    """Rows of ``vectors`` (one per ``item_ids``) in the order of ``wanted``, IDs matched as strings; a zero row
+    where an item has none, the first row where an ID repeats."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vectors.ndim != 2 or len(vectors) != len(source := pd.Index([str(x) for x in item_ids])):
+        raise ValueError(f"text vectors must be a matrix with one row per item id, got shape {vectors.shape}")
+    first = ~source.duplicated()
+    where = source[first].get_indexer([str(x) for x in wanted])
+    out = np.zeros((len(where), vectors.shape[1]), dtype=np.float32)
+    out[where >= 0] = vectors[first][where[where >= 0]]
     return out

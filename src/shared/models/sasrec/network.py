@@ -20,10 +20,20 @@ The output is repeat-aware: each flag has a learned weight on log(1 + times the 
 sequence up to the position), since rebuying is most of grocery shopping (a copy term in the spirit of
 repeat-aware next-basket models). Scores are logits over the whole catalogue; training (:mod:`.training`) uses full softmax cross-entropy
 over every target item of a position (or sampled softmax above a catalogue-size limit).
+
+Text fusion (``SASRecConfig.text_dim > 0``): an item's vector, at the input and in the tied output layer, is
+
+    ID embedding + Linear(text_dim -> dim, no bias)(the item's fixed pretrained text vector),
+
+so items with few purchases share what their descriptions share, and an item never bought in the fit
+period still gets a vector in the learned space from its text. The text matrix is a buffer (not trained),
+saved in the state dict and so in checkpoints; an item without text has a zero row (its ID embedding
+only). With ``text_dim = 0`` (the default) the model is the ID-only ablation.
 """
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from typing import NamedTuple
 
 import numpy as np
 import torch
@@ -42,6 +52,7 @@ class SASRecConfig:
     blocks: int = 2
     dropout: float = 0.2
     max_baskets: int = 50
+    text_dim: int = 0  # > 0: item vectors add a learned projection of fixed text vectors of this width
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -84,10 +95,24 @@ class Block(nn.Module):
 
 
 class SASRec(nn.Module):
-    def __init__(self, config: SASRecConfig):
+    """``text`` (n_items x text_dim, catalogue order) is needed to build a fresh text-fused model
+    (``config.text_dim > 0``); without it the text buffer is zeros, to be filled by ``load_state_dict``."""
+
+    def __init__(self, config: SASRecConfig, text: torch.Tensor | np.ndarray | None = None):
         super().__init__()
         self.config = config
         self.items = nn.Embedding(config.n_items + 1, config.dim, padding_idx=PAD)
+        if config.text_dim:
+            table = torch.zeros(config.n_items + 1, config.text_dim)  # row 0: padding, no text
+            if text is not None:
+                text = torch.as_tensor(np.asarray(text, dtype=np.float32)) if isinstance(text, np.ndarray) else text.float().cpu()
+                if tuple(text.shape) != (config.n_items, config.text_dim):
+                    raise ValueError(f"text vectors: expected {config.n_items} x {config.text_dim}, got {tuple(text.shape)}")
+                table[1:] = text
+            self.register_buffer("text", table)  # fixed, not trained; saved with the weights
+            self.text_projection = nn.Linear(config.text_dim, config.dim, bias=False)
+        elif text is not None:
+            raise ValueError("text vectors were given, but the config has text_dim = 0 (the ID-only model)")
         self.positions = nn.Embedding(config.max_len, config.dim)
         self.recency = nn.Embedding(config.max_baskets, config.dim)
         self.flags = nn.Embedding(2, config.dim)
@@ -100,13 +125,24 @@ class SASRec(nn.Module):
             nn.init.normal_(table.weight, std=0.02)  # GPT-style: no table dominates the sum at the start
         with torch.no_grad():
             self.items.weight[PAD].zero_()
+        if config.text_dim:  # unit-norm text rows -> projected components of std 0.02, like the ID table's
+            nn.init.normal_(self.text_projection.weight, std=0.02)
+
+    def item_vectors(self, items: torch.Tensor | None = None) -> torch.Tensor:
+        """Vectors of the token indices ``items`` (any shape; None: the whole catalogue, n_items x dim): the
+        ID embedding, plus the projected text vector when the model is text-fused."""
+        if items is None:
+            vectors = self.items.weight[1:]
+            return vectors + self.text_projection(self.text[1:]) if self.config.text_dim else vectors
+        vectors = self.items(items)
+        return vectors + self.text_projection(self.text[items]) if self.config.text_dim else vectors
 
     def hidden(self, tokens: torch.Tensor, recency: torch.Tensor, return_weights: bool = False):
         """Hidden states (batch x length x dim) of left-padded token sequences; optionally the attention
         weights of every block (batch x heads x length x length)."""
         b, length = tokens.shape
         position = torch.arange(length, device=tokens.device)
-        x = self.items(tokens) + self.positions(position)[None] + self.recency(recency.clamp(max=self.config.max_baskets - 1))
+        x = self.item_vectors(tokens) + self.positions(position)[None] + self.recency(recency.clamp(max=self.config.max_baskets - 1))
         x = self.dropout(x) * (tokens != PAD)[..., None]
         causal = torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()
         allowed = causal[None] & (tokens != PAD)[:, None, :]
@@ -118,13 +154,17 @@ class SASRec(nn.Module):
         return self.norm(x), weights
 
     def logits(self, hidden: torch.Tensor, flags: torch.Tensor, items: torch.Tensor | None = None,
-               seen: torch.Tensor | None = None) -> torch.Tensor:
+               seen: "torch.Tensor | Seen | None" = None) -> torch.Tensor:
         """Scores of catalogue items (or of the token indices ``items``) for hidden states and their flags;
-        ``seen`` counts how often each scored item is already in the sequence up to that position."""
+        ``seen`` counts how often each scored item is already in the sequence up to that position: a dense
+        (positions x items) matrix, or its nonzero entries as :class:`Seen` (what training passes: the same
+        scores without building or differentiating through the dense matrix)."""
         query = hidden + self.flags(flags)
-        table = self.items.weight[1:] if items is None else self.items(items)
-        scores = query @ table.T
-        if seen is not None:
+        scores = query @ self.item_vectors(items).T
+        if isinstance(seen, Seen):
+            bonus = self.repeat[flags[seen.rows]] * torch.log1p(seen.counts)
+            scores = scores.index_put_((seen.rows, seen.columns), bonus, accumulate=True)  # entries are distinct
+        elif seen is not None:
             scores = scores + self.repeat[flags][:, None] * torch.log1p(seen)
         return scores
 
@@ -141,21 +181,43 @@ def seen_counts(tokens: torch.Tensor, n_items: int) -> torch.Tensor:
     return counts[:, 1:]
 
 
+class Seen(NamedTuple):
+    """The nonzero entries of a (positions x candidates) count matrix: row, column, count (float)."""
+
+    rows: torch.Tensor
+    columns: torch.Tensor
+    counts: torch.Tensor
+
+
+def prefix_seen(tokens: torch.Tensor, candidates: torch.Tensor, rows: torch.Tensor) -> Seen:
+    """For the positions ``rows`` (a boolean batch x length mask): occurrences of each candidate token
+    (sorted) in the sequence up to and including the position, as the nonzero entries of the
+    (positions x candidates) matrix, row by row.
+
+    Each entry comes from the latest occurrence ``j`` of a token at or before the position ``t`` (``j <= t
+    <`` the token's next occurrence), and its count is the occurrence number of ``j``: batch x length x
+    length masks, no sort and no dense positions x candidates matrix."""
+    b, length = tokens.shape
+    steps = torch.arange(length, device=tokens.device)
+    slot = torch.searchsorted(candidates, tokens).clamp(max=len(candidates) - 1)
+    known = (candidates[slot] == tokens) & (tokens != PAD)
+    same = tokens[:, :, None] == tokens[:, None, :]  # (batch, j, k): the same token at j and k
+    upto = steps[None, :] <= steps[:, None]  # (j, k): k <= j
+    occurrence = (same & upto).sum(-1)  # (batch, j): the how-manieth occurrence of its token j is
+    following = torch.where(same & ~upto, steps, length).amin(-1)  # (batch, j): the token's next occurrence
+    pairs = upto[None] & (steps[None, :, None] < following[:, None, :]) & known[:, None, :] & rows[:, :, None]
+    bi, ti, ji = pairs.nonzero(as_tuple=True)  # (batch, position t, latest occurrence j <= t of a token)
+    row_of = torch.cumsum(rows.reshape(-1).long(), 0).reshape(b, length) - 1
+    return Seen(row_of[bi, ti], slot[bi, ji], occurrence[bi, ji].float())
+
+
 def prefix_counts(tokens: torch.Tensor, candidates: torch.Tensor, rows: torch.Tensor) -> torch.Tensor:
     """For the positions ``rows`` (a boolean batch x length mask): occurrences of each candidate token
-    (sorted) in the sequence up to and including the position, as a (positions x candidates) matrix."""
-    b, length = tokens.shape
-    earlier = torch.ones(length, length, dtype=torch.bool, device=tokens.device).tril()
-    pairs = earlier[None] & (tokens != PAD)[:, None, :]  # (batch, position, earlier position)
-    bi, ti, ji = pairs.nonzero(as_tuple=True)
-    token = tokens[bi, ji]
-    slot = torch.searchsorted(candidates, token).clamp(max=len(candidates) - 1)
-    row_of = torch.full((b, length), -1, dtype=torch.long, device=tokens.device)
-    row_of[rows] = torch.arange(int(rows.sum()), device=tokens.device)
-    row = row_of[bi, ti]
-    keep = (candidates[slot] == token) & (row >= 0)
+    (sorted) in the sequence up to and including the position, as a dense (positions x candidates) matrix
+    (:func:`prefix_seen` gives its nonzero entries)."""
+    seen = prefix_seen(tokens, candidates, rows)
     out = torch.zeros(int(rows.sum()), len(candidates), device=tokens.device)
-    out.index_put_((row[keep], slot[keep]), torch.ones(int(keep.sum()), device=tokens.device), accumulate=True)
+    out[seen.rows, seen.columns] = seen.counts
     return out
 
 

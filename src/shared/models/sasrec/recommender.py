@@ -6,6 +6,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from ...text import align_vectors
 from ..base import Interactions
 from .network import NEXT, SASRec, encode
 from .scorer import SequenceScorer, popularity_fallback
@@ -13,25 +14,61 @@ from .training import TrainSettings, fit_sasrec, load_checkpoint, pick_device
 
 
 class SASRecRecommender:
-    """The model protocol around SASRec. With ``checkpoint`` (trained by notebook 04 on the same fit period
-    and catalogue) it loads those weights; otherwise it trains for ``settings.epochs`` epochs."""
+    """The model protocol around SASRec.
+
+    - ``checkpoint`` (trained by notebook 04): a ``.pt`` file, or a folder whose ``*.pt`` files are tried
+      in name order; the first trained on the same catalogue (``train.item_ids``, in order) and with the same
+      ``settings.text`` is loaded (so one folder can hold the validation-period and the test-period
+      checkpoints). Without a match it trains for ``settings.epochs`` epochs.
+    - ``settings.text`` (``sasrec_text``): the text-fused model. ``text_vectors`` (items x d, e.g. from
+      :func:`shared.text.item_embeddings`) are the items' fixed text vectors, ``text_item_ids`` their item
+      ids (None: rows already in ``train.item_ids`` order); at fit time rows are aligned to
+      ``train.item_ids`` by id (compared as strings), items without a row get a zero vector. A loaded
+      text-fused checkpoint uses the text matrix saved in it.
+    """
 
     name = "sasrec"
     uses_basket_breaks = True
 
-    def __init__(self, settings: TrainSettings, checkpoint: str | None = None):
+    def __init__(self, settings: TrainSettings, checkpoint: str | None = None, text_vectors: np.ndarray | None = None,
+                 text_item_ids: np.ndarray | None = None):
         self.settings, self.checkpoint = settings, checkpoint
+        self.text_vectors, self.text_item_ids = text_vectors, text_item_ids
+        if text_vectors is not None and text_item_ids is not None and len(text_vectors) != len(text_item_ids):
+            raise ValueError(f"text_vectors has {len(text_vectors):,} rows but text_item_ids {len(text_item_ids):,} ids")
+
+    def aligned_text(self, item_ids: np.ndarray) -> np.ndarray | None:
+        """The text vectors in the order of ``item_ids`` (zero rows for items without one); None without text."""
+        if self.text_vectors is None:
+            return None
+        return align_text(self.text_vectors, self.text_item_ids, item_ids)
 
     def fit(self, train: Interactions) -> "SASRecRecommender":
         device = pick_device(self.settings.device)
-        model = load_checkpoint(self.checkpoint, train.item_ids, str(device)) if self.checkpoint else None
+        model = None
+        if self.checkpoint:
+            model = load_checkpoint(self.checkpoint, train.item_ids, str(device), text=self.settings.text)
         if model is None:
-            model = fit_sasrec(train, self.settings, progress=False).model
+            text = self.aligned_text(train.item_ids) if self.settings.text else None
+            model = fit_sasrec(train, self.settings, progress=False, text=text).model
+        self.model = model
         self.scorer = SequenceScorer(model, device, popularity_fallback(train))
         return self
 
     def score(self, histories, contexts, breaks) -> np.ndarray:
         return self.scorer.score(histories, contexts, breaks)
+
+
+def align_text(vectors: np.ndarray, vector_ids: np.ndarray | None, item_ids: np.ndarray) -> np.ndarray:
+    """Rows of ``vectors`` (ids ``vector_ids``; None: already in ``item_ids`` order) for ``item_ids``
+    (:func:`shared.text.align_vectors`)."""
+    vectors = np.asarray(vectors, dtype=np.float32)
+    if vector_ids is None:
+        if vectors.ndim != 2 or len(vectors) != len(item_ids):
+            raise ValueError(f"text vectors without item ids must have one row per catalogue item "
+                             f"({len(item_ids):,}), got shape {vectors.shape}")
+        return vectors
+    return align_vectors(vector_ids, vectors, item_ids)
 
 
 @torch.no_grad()

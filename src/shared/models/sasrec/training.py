@@ -11,11 +11,24 @@
   items (``sasrec_loss: auto`` or ``full``), else sampled softmax over the batch's targets plus
   ``sasrec_negatives`` shared uniform negatives (``sampled``).
 - AdamW with linear warm-up, gradient clipping at 1, early stopping on validation NDCG@10 (mean of the two
-  tasks) with the best weights kept; seeded and deterministic on CPU; a tqdm bar with loss and throughput;
-  device ``auto`` picks CUDA when present.
+  tasks) with the best weights kept; seeded and deterministic on CPU; a tqdm bar with loss and throughput
+  (tokens/s counts the whole epoch, window building included); device ``auto`` picks CUDA when present.
+- Text fusion (``sasrec_text``): ``fit_sasrec(..., text=vectors)`` with one fixed text vector per catalogue
+  item (rows in ``train.item_ids`` order, zero rows for items without text) adds their learned projection
+  to the item embeddings (:mod:`.network`); ``sasrec_text: false`` is the ID-only ablation.
+- Checkpoints hold the config, the weights (the text matrix included, as a buffer), the catalogue's item
+  ids and the settings; :func:`load_checkpoint` takes a file or a folder of ``*.pt`` files and uses the one
+  trained on the same catalogue (and with the same ``text`` choice).
+
+Speed (the same results as the straightforward loops, checked by tests/test_sasrec.py): windows are cut
+with array operations per customer, the repeat term's prefix counts are built and applied as sparse
+entries (:func:`.network.prefix_seen`) instead of a dense positions x candidates matrix, and deterministic
+mode skips filling fresh tensors with NaN (``torch.utils.deterministic.fill_uninitialized_memory``), which
+only matters to kernels that read memory they never wrote.
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import math
 import time
@@ -32,7 +45,7 @@ from tqdm.auto import tqdm
 from ... import metrics
 from ...config import ParameterError
 from ..base import Interactions, recommend
-from .network import CONTINUE, NEXT, SASRec, SASRecConfig, prefix_counts
+from .network import CONTINUE, NEXT, SASRec, SASRecConfig, prefix_seen
 from .scorer import SequenceScorer, popularity_fallback
 
 
@@ -58,6 +71,7 @@ class TrainSettings:
     windows: int
     eval_queries: int
     device: str
+    text: bool  # sasrec_text: fuse the items' pretrained text vectors into their embeddings
     seed: int
     clip: float = 1.0  # gradient-norm clipping: a fixed part of the recipe, not a parameter
     max_targets: int = 30  # target items kept per position (a memory bound, not a parameter)
@@ -82,9 +96,9 @@ class TrainResult:
     item_ids: np.ndarray = field(default_factory=lambda: np.zeros(0))
 
 
-def model_config(settings: TrainSettings, n_items: int) -> SASRecConfig:
+def model_config(settings: TrainSettings, n_items: int, text_dim: int = 0) -> SASRecConfig:
     return SASRecConfig(n_items=n_items, max_len=settings.max_len, dim=settings.dim, heads=settings.heads,
-                        blocks=settings.blocks, dropout=settings.dropout)
+                        blocks=settings.blocks, dropout=settings.dropout, text_dim=text_dim)
 
 
 def pick_device(name: str) -> torch.device:
@@ -131,46 +145,61 @@ def customer_baskets(train: Interactions) -> tuple[list[list[np.ndarray]], int]:
 
 def make_windows(sequences: Sequence[list[np.ndarray]], max_len: int, windows: int, max_targets: int,
                  rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """One epoch of training windows: tokens, recency, flags (N x L) and targets (N x L x max_targets, -1 pad)."""
+    """One epoch of training windows: tokens, recency, flags (N x L) and targets (N x L x max_targets, -1 pad).
+
+    Per customer: shuffle each basket, then cut up to ``windows`` windows of ``max_len`` tokens, newest
+    first. A position's targets are a slice of the shuffled sequence (the rest of its basket, or at a
+    basket's last token the next basket), sampled down to ``max_targets`` when longer. Random draws are the
+    same, in the same order, as a token-by-token loop would make (tests/test_sasrec.py keeps one)."""
+    arange_targets = np.arange(max_targets)
     all_tokens, all_recency, all_flags, all_targets = [], [], [], []
     for baskets in sequences:
-        shuffled = [rng.permutation(b) for b in baskets]
-        flat = np.concatenate(shuffled)
-        basket_of = np.concatenate([np.full(len(b), i) for i, b in enumerate(shuffled)])
-        starts = np.cumsum([0] + [len(b) for b in shuffled])
+        # a one-item basket's permutation draws nothing: skip the call, the stream is unchanged
+        shuffled = [rng.permutation(b) if len(b) > 1 else b for b in baskets]
+        lengths = np.fromiter(map(len, shuffled), dtype=np.int64, count=len(shuffled))
+        flat = np.concatenate(shuffled).astype(np.int64, copy=False)
+        starts = np.zeros(len(shuffled) + 1, np.int64)
+        np.cumsum(lengths, out=starts[1:])
         # the newest window ends where a query would: half the time at the end of the second-to-last basket
         # (its last position asks for the next basket), otherwise inside the last basket (it asks for the rest)
-        last = len(shuffled[-1])
+        last = int(lengths[-1])
         cut = 0 if last == 1 or rng.random() < 0.5 else int(rng.integers(1, last))
-        newest_end = starts[-2] + cut
-        for w in range(windows):
+        newest_end = int(starts[-2]) + cut
+        count = min(windows, max(0, (newest_end - 2) // max_len + 1))  # windows whose end is above 1
+        if not count:
+            continue
+        first = max(0, newest_end - count * max_len)
+        basket_of = np.repeat(np.arange(len(shuffled)), lengths)[first:newest_end]
+        place = np.arange(first, newest_end)
+        basket_end = starts[basket_of + 1]
+        is_last = place == basket_end - 1
+        # targets: flat[target_start:target_end], the rest of the basket or (at its last token) the next one
+        target_start = np.where(is_last, basket_end, place + 1)
+        target_end = np.where(is_last, starts[np.minimum(basket_of + 2, len(shuffled))], basket_end)
+        index = target_start[:, None] + arange_targets
+        targets = np.where(index < target_end[:, None], flat[np.minimum(index, len(flat) - 1)], -1)
+        tokens = flat[first:newest_end] + 1
+        flags = np.where(is_last, NEXT, CONTINUE)
+        long = target_end - target_start > max_targets
+        for w in range(count):
             end = newest_end - w * max_len
-            if end <= 1:
-                break
             start = max(0, end - max_len)
-            tokens = np.zeros(max_len, np.int64)
-            recency = np.zeros(max_len, np.int64)
-            flags = np.zeros(max_len, np.int64)
-            targets = np.full((max_len, max_targets), -1, np.int64)
-            offset = max_len - (end - start)
-            last_basket = basket_of[end - 1]
-            for j, p in enumerate(range(start, end)):
-                b = basket_of[p]
-                tokens[offset + j] = flat[p] + 1
-                recency[offset + j] = last_basket - b
-                if p == starts[b + 1] - 1:  # last token of its basket: predict the next basket
-                    flags[offset + j] = NEXT
-                    wanted = shuffled[b + 1] if b + 1 < len(shuffled) else flat[:0]
-                else:
-                    flags[offset + j] = CONTINUE
-                    wanted = flat[p + 1 : starts[b + 1]]
-                if len(wanted) > max_targets:
-                    wanted = rng.choice(wanted, max_targets, replace=False)
-                targets[offset + j, : len(wanted)] = wanted
-            all_tokens.append(tokens)
-            all_recency.append(recency)
-            all_flags.append(flags)
-            all_targets.append(targets)
+            part = slice(start - first, end - first)
+            width = end - start
+            for p in np.flatnonzero(long[part]) + (start - first):  # in token order, as the draws must be
+                targets[p] = rng.choice(flat[target_start[p] : target_end[p]], max_targets, replace=False)
+            window_tokens = np.zeros(max_len, np.int64)
+            window_recency = np.zeros(max_len, np.int64)
+            window_flags = np.zeros(max_len, np.int64)
+            window_targets = np.full((max_len, max_targets), -1, np.int64)
+            window_tokens[max_len - width :] = tokens[part]
+            window_recency[max_len - width :] = basket_of[end - 1 - first] - basket_of[part]
+            window_flags[max_len - width :] = flags[part]
+            window_targets[max_len - width :] = targets[part]
+            all_tokens.append(window_tokens)
+            all_recency.append(window_recency)
+            all_flags.append(window_flags)
+            all_targets.append(window_targets)
     return np.stack(all_tokens), np.stack(all_recency), np.stack(all_flags), np.stack(all_targets)
 
 
@@ -184,7 +213,7 @@ def batch_loss(model: SASRec, tokens, recency, flags, targets, loss: str, negati
     else:
         sampled = torch.randint(0, model.config.n_items, (negatives,), generator=generator).to(t.device)
         candidates = torch.unique(torch.cat([t[valid], sampled]))
-    seen = prefix_counts(tokens, candidates + 1, has)
+    seen = prefix_seen(tokens, candidates + 1, has)
     logp = F.log_softmax(model.logits(hidden[has], flags[has], candidates + 1, seen=seen), dim=-1)
     picked = logp.gather(1, torch.searchsorted(candidates, t.clamp(min=0)))
     per_position = (picked * valid).sum(1) / valid.sum(1)
@@ -199,21 +228,56 @@ def validation_ndcg(scorer: SequenceScorer, validation: Mapping[str, Any], k: in
     return float(np.mean(values))
 
 
+@contextlib.contextmanager
+def deterministic(on: bool):
+    """Deterministic algorithms while training on the CPU, without NaN-filling every fresh tensor (that
+    only guards kernels that read memory they never wrote, and costs a write of every new tensor); the
+    previous settings are restored afterwards."""
+    if not on:
+        yield
+        return
+    previous = torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled()
+    fill = torch.utils.deterministic.fill_uninitialized_memory
+    torch.use_deterministic_algorithms(True)
+    torch.utils.deterministic.fill_uninitialized_memory = False
+    try:
+        yield
+    finally:
+        torch.utils.deterministic.fill_uninitialized_memory = fill
+        torch.use_deterministic_algorithms(previous[0], warn_only=previous[1])
+
+
+def text_matrix(train: Interactions, text: np.ndarray | None) -> np.ndarray:
+    if text is None:
+        raise ParameterError("parameter 'sasrec_text': the text-fused SASRec needs the items' text vectors "
+                             "(fit_sasrec(..., text=...), or SASRecRecommender(text_vectors=...)); set it to false for the ID-only model")
+    matrix = np.asarray(text, dtype=np.float32)
+    if matrix.ndim != 2 or len(matrix) != train.n_items:
+        raise ValueError(f"text vectors: expected one row per catalogue item ({train.n_items:,}), got shape {matrix.shape}")
+    return matrix
+
+
 def fit_sasrec(train: Interactions, settings: TrainSettings, validation: Mapping[str, Any] | None = None,
-               progress: bool = True) -> TrainResult:
-    """Train SASRec on ``train``; with ``validation`` (task -> Queries), stop early on NDCG@10."""
+               progress: bool = True, text: np.ndarray | None = None) -> TrainResult:
+    """Train SASRec on ``train``; with ``validation`` (task -> Queries), stop early on NDCG@10. With
+    ``settings.text``, ``text`` holds one fixed text vector per catalogue item (rows in ``train.item_ids``
+    order, zero rows for items without text), fused into the item embeddings; otherwise it is not used."""
+    device = pick_device(settings.device)
+    with deterministic(device.type == "cpu"):
+        return _fit(train, settings, validation, progress, text_matrix(train, text) if settings.text else None, device)
+
+
+def _fit(train: Interactions, settings: TrainSettings, validation: Mapping[str, Any] | None, progress: bool,
+         text: np.ndarray | None, device: torch.device) -> TrainResult:
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
     generator = torch.Generator().manual_seed(settings.seed)
-    device = pick_device(settings.device)
-    if device.type == "cpu":
-        torch.use_deterministic_algorithms(True)
     loss_kind = choose_loss(settings, train.n_items)
     sequences, skipped = customer_baskets(train)
     if not sequences:
         raise ValueError("no customer has two or more baskets in the fit period: nothing to train SASRec on")
-    config = model_config(settings, train.n_items)
-    model = SASRec(config).to(device)
+    config = model_config(settings, train.n_items, text_dim=0 if text is None else text.shape[1])
+    model = SASRec(config, text).to(device)
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / max(settings.warmup_steps, 1)))
     scorer = SequenceScorer(model, device, popularity_fallback(train))
@@ -225,9 +289,9 @@ def fit_sasrec(train: Interactions, settings: TrainSettings, validation: Mapping
     bar = tqdm(range(1, settings.epochs + 1), desc="sasrec", disable=not progress)
     for epoch in bar:
         model.train()
+        started, total, seen = time.perf_counter(), 0.0, 0
         tokens, recency, flags, targets = make_windows(sequences, config.max_len, settings.windows, settings.max_targets, rng)
         order = rng.permutation(len(tokens))
-        started, total, seen = time.perf_counter(), 0.0, 0
         for start in range(0, len(order), settings.batch_size):
             idx = order[start : start + settings.batch_size]
             batch = [torch.from_numpy(x[idx]).to(device) for x in (tokens, recency, flags, targets)]
@@ -261,6 +325,8 @@ def fit_sasrec(train: Interactions, settings: TrainSettings, validation: Mapping
 
 
 def save_checkpoint(result: TrainResult, path: str | Path, settings: TrainSettings) -> Path:
+    """Config, weights (with a text-fused model's text matrix: the checkpoint is self-contained), the
+    catalogue's item ids, the best epoch and the settings."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"config": result.model.config.to_dict(), "state_dict": result.model.state_dict(),
@@ -269,16 +335,31 @@ def save_checkpoint(result: TrainResult, path: str | Path, settings: TrainSettin
     return path
 
 
-def load_checkpoint(path: str | Path, item_ids: np.ndarray, device: str = "auto") -> SASRec | None:
-    """The checkpoint's model if it was trained on the same catalogue, else None."""
+def checkpoint_files(path: str | Path) -> list[Path]:
+    """A checkpoint file, or every ``*.pt`` file of a folder (sorted by name); none when it does not exist."""
     path = Path(path)
-    if not path.exists():
-        return None
-    saved = torch.load(path, map_location="cpu", weights_only=False)
-    if saved["item_ids"] != [str(x) for x in item_ids]:
-        return None
-    model = SASRec(SASRecConfig(**saved["config"]))
-    model.load_state_dict(saved["state_dict"])
-    return model.to(pick_device(device)).eval()
+    if path.is_dir():
+        return sorted(p for p in path.glob("*.pt") if p.is_file())
+    return [path] if path.is_file() else []
 
 
+def load_checkpoint(path: str | Path, item_ids: np.ndarray, device: str = "auto", text: bool | None = None) -> SASRec | None:
+    """The model of the checkpoint ``path`` if it was trained on the same catalogue (``item_ids``, in order)
+    and, when ``text`` is given, is text-fused exactly when ``text`` is; else None. ``path`` may be a
+    folder: its ``*.pt`` files are tried in name order and the first that matches is used (so one folder can
+    hold the checkpoints of several fit periods, and of both the ID-only and the text-fused model)."""
+    wanted = [str(x) for x in item_ids]
+    for file in checkpoint_files(path):
+        try:
+            saved = torch.load(file, map_location="cpu", weights_only=False)
+        except Exception:  # not a checkpoint (or a broken one): not ours to use
+            continue
+        if not isinstance(saved, dict) or saved.get("item_ids") != wanted:
+            continue
+        config = SASRecConfig(**saved["config"])
+        if text is not None and bool(config.text_dim) != text:
+            continue
+        model = SASRec(config)
+        model.load_state_dict(saved["state_dict"])
+        return model.to(pick_device(device)).eval()
+    return None
