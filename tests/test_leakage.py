@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from shared import cleaning, config, data, evaluate, metrics, split, tuning
-from shared.models import build
+from shared.models import build, factorization
 
 
 @pytest.fixture(scope="module")
@@ -72,6 +72,9 @@ def test_unknown_target_items_stay_as_misses_and_contexts_drop_them(smoke):
         basket = test.loc[test["basket_id"] == nxt.basket_id[i], "item_id"]
         assert sorted(nxt.item_ids[nxt.targets[i]]) == sorted(basket)
     assert all((c < n).all() for c in tasks["basket_completion"].contexts)
+    als = build("als", params).fit(train)  # code that indexes item arrays by target must skip unreachable ones
+    touched = factorization.cold_queries(als, nxt)
+    assert touched["unreachable_target"] == sum((t >= n).any() for t in nxt.targets) > 0
     # a perfect ranking of the known targets cannot reach recall 1 where unknown targets exist
     result = evaluate.evaluate(other, catalogue, {**params, "bootstrap_samples": 20}, ["popularity"], progress=False)
     table = evaluate.unreachable_targets(result, 10).set_index("task")

@@ -245,12 +245,14 @@ class BPR(MatrixFactorization):
 
 
 def cold_queries(model: MatrixFactorization, queries) -> dict[str, int]:
-    """How many queries the cold-item fallback touched: a cold item among the targets or in the context."""
+    """How many queries the cold-item fallback touched: a cold item among the targets or in the context; and
+    how many have a target outside the vocabulary (no model can rank it: shared.split.build_tasks)."""
     cold = model.cold
     return {
         "task": queries.task,
         "queries": len(queries),
-        "cold_target": int(sum(cold[t].any() for t in queries.targets)),
+        "cold_target": int(sum(cold[t[t < len(cold)]].any() for t in queries.targets)),
+        "unreachable_target": int(sum((t >= len(cold)).any() for t in queries.targets)),
         "cold_context": int(sum(len(c) > 0 and cold[c].any() for c in queries.contexts)),
     }
 
