@@ -2,7 +2,7 @@
 plain-words text (:mod:`.prose`), figures (:mod:`.plots`) and the HTML index (:mod:`.index_page`)."""
 from . import plots
 from .index_page import best_per_task, write_index
-from .prose import cold_items_verdict, new_items_verdict, stakeholder_summary
+from .prose import cold_items_verdict, new_items_verdict, pretrained_verdict, stakeholder_summary
 from .run_folder import (
     NEEDS_TEXT, checkpoint_path, data_dir, model_available, notebook_artefacts, pretrained_models, read_catalogue, read_csv,
     read_ground_truth, read_json, read_lines, read_summary, read_tuned, text_vectors_path, tuned_path, write_cleaned,

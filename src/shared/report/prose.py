@@ -28,6 +28,32 @@ def new_items_verdict(board: pd.DataFrame, tests: pd.DataFrame, model: str = "sa
     return head
 
 
+def pretrained_verdict(board: pd.DataFrame, tests: pd.DataFrame, fused: str = "sasrec_text", plain: str = "sasrec",
+                       k: int = 10, alpha: float = 0.05) -> str:
+    """In words: did the pretrained text vectors help the Transformer? ``fused`` against ``plain`` on every task
+    and on items new to the customer, from the leaderboard and the paired tests (``ndcg`` and ``ndcg_new``)."""
+    names = set(board["model"])
+    if not {fused, plain} <= names:
+        return f"*The text-fused Transformer ({fused}) is not in this run: nothing to compare.*"
+    lines = [f"**Did the pretrained language model help?** {fused} (item vectors = ID embedding + projected text vector) "
+             f"against {plain} (ID only), NDCG@{k}, same queries:", ""]
+    for metric, label in (("ndcg", ""), ("ndcg_new", ", items new to the customer")):
+        for task in dict.fromkeys(board["task"]):
+            rows = board[(board["task"] == task) & (board["metric"] == metric) & (board["k"] == k)].set_index("model")["value"]
+            if fused not in rows or plain not in rows or pd.isna(rows[fused]):
+                continue
+            duel = tests[(tests["task"] == task) & (tests["metric"] == f"{metric}@{k}")
+                         & (((tests["model_a"] == fused) & (tests["model_b"] == plain)) | ((tests["model_a"] == plain) & (tests["model_b"] == fused)))]
+            if duel.empty:
+                continue
+            t = duel.iloc[0]
+            diff = t["diff"] if t["model_a"] == fused else -t["diff"]
+            word = verdict(t["p_value"], alpha, "helped" if diff > 0 else "hurt", "made no measurable difference")
+            lines.append(f"- {task.replace('_', ' ')}{label}: {rows[fused]:.4f} vs {rows[plain]:.4f} (difference {diff:+.4f}, "
+                         f"{p_text(t['p_value'])}): the text {word}.")
+    return "\n".join(lines)
+
+
 def cold_items_verdict(table: pd.DataFrame, tests: pd.DataFrame, reference: str = "category_popularity",
                        alpha: float = 0.05) -> str:
     """In words, per task: which model finds the most cold products, and whether it beats ``reference``
@@ -90,7 +116,8 @@ def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.Data
             return None
         row = rows.iloc[0]
         sign = 1 if row["model_a"] == a else -1
-        return {"diff": sign * row["diff"], "p": row["p_value"]}
+        low, high = sorted((sign * row["ci_low"], sign * row["ci_high"]))
+        return {"diff": sign * row["diff"], "p": row["p_value"], "low": low, "high": high}
 
     models = [m for m in dict.fromkeys(board["model"]) if m != "personal_frequency"]
     ndcg = board[(board["metric"] == "ndcg") & (board["k"] == k)].dropna(subset=["value"])
@@ -112,10 +139,20 @@ def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.Data
             else:
                 t = test(task, best["model"], "personal_frequency")
                 sure = verdict(t["p"], 0.05, not_significant="not a significant difference") if t else ""
+                gain = (f", {best['value'] / base['value'] - 1:+.1%} relative; difference {t['diff']:+.3f}, 95% interval "
+                        f"[{t['low']:+.3f}, {t['high']:+.3f}]") if t and base is not None and base["value"] else ""
                 lines.append(
-                    f"- For {label}, {best['model']} does best (NDCG {best['value']:.3f} vs {base['value']:.3f}"
+                    f"- For {label}, {best['model']} does best (NDCG {best['value']:.3f} vs {base['value']:.3f}{gain}"
                     + (f", {p_text(t['p'])}: {sure})." if t else ").")
                 )
+                parts = [(part, value(best["model"], task, f"ndcg_{part}"), value("personal_frequency", task, f"ndcg_{part}"))
+                         for part in ("repeat", "new")]
+                parts = [(part, b, r) for part, b, r in parts if b is not None and r is not None]
+                if parts:
+                    lines.append("  Where the gain comes from: " + "; ".join(
+                        f"{part} items (bought before / never bought) NDCG {b['value']:.3f} vs {r['value']:.3f} ({b['value'] - r['value']:+.3f})"
+                        .replace(" (bought before / never bought)", " (bought before)" if part == "repeat" else " (never bought)")
+                        for part, b, r in parts) + ".")
         new = board[(board["task"] == "next_basket") & (board["metric"] == "recall_new") & (board["k"] == k)].dropna(subset=["value"])
         if len(new):
             top = new.loc[new["value"].idxmax()]
