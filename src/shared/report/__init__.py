@@ -15,9 +15,10 @@ from .tables import (
 
 __all__ = [
     "NEEDS_TEXT", "best_per_task", "checkpoint_path", "cold_items_verdict", "data_dir", "item_names",
-    "leaderboard_table", "md_text", "model_available", "named", "named_pairs", "new_items_verdict", "notebook_artefacts",
-    "p_text", "partners_table", "pretrained_models", "pct", "plots", "prediction_table", "read_catalogue", "read_csv", "read_ground_truth",
-    "read_json", "read_lines", "read_summary", "read_tuned", "similar_items_table", "stakeholder_summary",
-    "text_vectors_path", "tuned_path", "versus", "write_cleaned", "write_csv", "write_evaluation", "write_factors",
-    "write_index", "write_json", "write_parquet", "write_rules", "write_tuned",
+    "leaderboard_table", "md_text", "model_available", "named", "named_pairs", "new_items_verdict",
+    "notebook_artefacts", "p_text", "partners_table", "pct", "plots", "prediction_table", "pretrained_models",
+    "pretrained_verdict", "read_catalogue", "read_csv", "read_ground_truth", "read_json", "read_lines",
+    "read_summary", "read_tuned", "similar_items_table", "stakeholder_summary", "text_vectors_path", "tuned_path",
+    "versus", "write_cleaned", "write_csv", "write_evaluation", "write_factors", "write_index", "write_json",
+    "write_parquet", "write_rules", "write_tuned"
 ]
