@@ -96,7 +96,7 @@ def test_own_file_round_trip(tmp_path):
     assert lines["customer_id"].nunique() == frame["client"].nunique()
 
 
-def test_failed_run_names_notebook_and_column_and_keeps_previous_output(tmp_path):
+def test_bad_file_is_refused_before_any_notebook_and_keeps_previous_output(tmp_path):
     previous = tmp_path / "report"
     previous.mkdir()
     pipeline.write_marker(previous)  # an earlier run of this tool: the only kind of folder --out may replace
@@ -105,13 +105,13 @@ def test_failed_run_names_notebook_and_column_and_keeps_previous_output(tmp_path
     pd.DataFrame({"b": [1, 2], "i": ["x", "y"], "q": ["1", "lots"], "t": ["2020-01-01", "2020-01-02"]}).to_csv(csv, index=False)
     proc = run_cli("run", "--profile", "smoke", "-p", "source=file", "-p", f"path={csv}",
                    "-p", "columns={basket_id: b, item_id: i, quantity: q, timestamp: t}", "--out", str(previous))
-    assert proc.returncode == 2  # bad input, even when found inside a notebook
+    assert proc.returncode == 2  # bad input: the runner checks a file source before any notebook starts
     error = [line for line in proc.stderr.splitlines() if line.startswith("error:")]
     assert len(error) == 1
-    assert "01_data_cleaning" in error[0] and "bad.csv" in error[0] and "column 'q' must be numeric" in error[0]
+    assert "bad.csv" in error[0] and "column 'q' must be numeric" in error[0]
     assert (previous / "index.html").read_text() == "earlier run"
     assert sorted(p.name for p in previous.iterdir()) == [".basket-lab-run", "index.html"]
-    assert (tmp_path / "report.failed" / "01_data_cleaning.ipynb").exists()
+    assert not (tmp_path / "report.failed").exists()  # no notebook ran
 
 
 @pytest.mark.parametrize(
