@@ -33,3 +33,17 @@ def smoke_run(tmp_path_factory) -> Path:
     proc = run_cli("run", "--profile", "smoke", "--out", str(out))
     assert proc.returncode == 0, proc.stderr[-5000:]
     return out
+
+
+def sales_csv(params: dict, path: Path) -> dict:
+    """A small synthetic shop written as a CSV with its own column names and one "NA" quantity (pandas reads
+    it as missing, and so must Spark); returns ``params`` pointing the ``file`` source at it."""
+    from shared.data import pandas_sources
+
+    lines = pandas_sources.load_synthetic(dict(params, synthetic_customers=80)).lines
+    raw = lines.rename(columns={"basket_id": "ticket", "item_id": "sku", "quantity": "qty"})[["ticket", "sku", "qty"]]
+    raw = raw.astype("object")
+    raw.iloc[3, 2] = "NA"
+    raw.to_csv(path, index=False)
+    columns = {"basket_id": "ticket", "item_id": "sku", "quantity": "qty"}
+    return dict(params, source="file", path=str(path), columns=columns, min_item_count=2)

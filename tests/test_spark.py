@@ -17,12 +17,11 @@ from scipy import sparse
 
 from shared import cleaning, data, evaluate, spark_session, split
 from shared import mining as rules
-from shared.data import pandas_sources
 from shared.mining import spark_fpgrowth
 from shared.models import factorization, registry
 from shared.spark_session import SparkSettings
 
-from .conftest import run_cli
+from .conftest import run_cli, sales_csv
 
 pytestmark = pytest.mark.spark
 
@@ -72,14 +71,7 @@ def test_cleaning_gives_the_pandas_ledger_and_lines(spark_params):
 
 
 def test_file_source_reads_like_pandas(spark_params, tmp_path):
-    lines = pandas_sources.load_synthetic(dict(spark_params, synthetic_customers=80)).lines
-    raw = lines.rename(columns={"basket_id": "ticket", "item_id": "sku", "quantity": "qty"})[["ticket", "sku", "qty"]]
-    raw = raw.astype("object")
-    raw.iloc[3, 2] = "NA"  # pandas reads it as missing, and so must Spark
-    path = tmp_path / "sales.csv"
-    raw.to_csv(path, index=False)
-    columns = {"basket_id": "ticket", "item_id": "sku", "quantity": "qty"}
-    params = dict(spark_params, source="file", path=str(path), columns=columns, min_item_count=2)
+    params = sales_csv(spark_params, tmp_path / "sales.csv")
     expected, got = both_engines(params)
     pd.testing.assert_frame_equal(got.ledger, expected.ledger)
     assert "missing quantity" in set(got.ledger.loc[got.ledger["rows_dropped"] > 0, "reason"])

@@ -30,10 +30,9 @@ import pandas as pd
 import pytest
 
 from shared import cleaning, data, spark_session
-from shared.data import pandas_sources
 from shared.spark_session import SparkSettings
 
-from .conftest import REPO
+from .conftest import REPO, sales_csv
 
 pytestmark = pytest.mark.spark
 
@@ -187,14 +186,7 @@ def test_smoke_run_on_the_cluster_matches_pandas(cluster, smoke_run, tmp_path):
 
 def test_csv_read_by_the_executors_gives_the_pandas_ledger(cluster, smoke_params, tmp_path, monkeypatch):
     params = dict(smoke_params, **SPARK_PARAMS, spark_master=cluster.url)  # this process is the driver
-    lines = pandas_sources.load_synthetic(dict(params, synthetic_customers=80)).lines
-    raw = lines.rename(columns={"basket_id": "ticket", "item_id": "sku", "quantity": "qty"})[["ticket", "sku", "qty"]]
-    raw = raw.astype("object")
-    raw.iloc[3, 2] = "NA"  # pandas reads it as missing, and so must Spark
-    path = tmp_path / "sales.csv"
-    raw.to_csv(path, index=False)
-    columns = {"basket_id": "ticket", "item_id": "sku", "quantity": "qty"}
-    params = dict(params, source="file", path=str(path), columns=columns, min_item_count=2)
+    params = sales_csv(params, tmp_path / "sales.csv")
     pandas_params = dict(params, engine="pandas")
     expected = cleaning.clean(data.load(pandas_params), pandas_params)
     monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
