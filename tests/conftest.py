@@ -47,3 +47,16 @@ def sales_csv(params: dict, path: Path) -> dict:
     raw.to_csv(path, index=False)
     columns = {"basket_id": "ticket", "item_id": "sku", "quantity": "qty"}
     return dict(params, source="file", path=str(path), columns=columns, min_item_count=2)
+
+
+def require_spark(params: dict) -> dict:
+    """``params`` if Spark can run with them; else skip, or fail where BASKET_LAB_REQUIRE_SPARK is set (CI)."""
+    from shared import spark_session
+
+    try:
+        spark_session.check(spark_session.SparkSettings.from_params(params))
+    except spark_session.SparkUnavailable as exc:
+        if os.environ.get("BASKET_LAB_REQUIRE_SPARK"):
+            pytest.fail(f"Spark is required here (BASKET_LAB_REQUIRE_SPARK is set): {exc}")
+        pytest.skip(f"Spark cannot run on this machine: {exc}")
+    return params

@@ -13,6 +13,8 @@ from shared import cleaning, config, data
 from shared.config import ParameterError
 from shared.data import DataError, pandas_sources
 
+from .conftest import require_spark
+
 MAPPING = {"basket_id": "b", "customer_id": "c", "item_id": "i", "timestamp": "t", "quantity": "q"}
 
 
@@ -231,16 +233,9 @@ def test_one_data_row_or_one_basket_stops_in_cleaning(tmp_path, rows):
 @pytest.fixture(scope="module")
 def spark_params():
     from shared import spark_session
-    from shared.spark_session import SparkSettings
 
-    base = dict(config.load("smoke"), min_item_count=1, engine="spark", spark_master="local[2]",
-                spark_shuffle_partitions=4, spark_driver_memory="1g")
-    try:
-        spark_session.check(SparkSettings.from_params(base))
-    except spark_session.SparkUnavailable as exc:
-        if os.environ.get("BASKET_LAB_REQUIRE_SPARK"):
-            pytest.fail(f"Spark is required here (BASKET_LAB_REQUIRE_SPARK is set): {exc}")
-        pytest.skip(f"Spark cannot run on this machine: {exc}")
+    base = require_spark(dict(config.load("smoke"), min_item_count=1, engine="spark", spark_master="local[2]",
+                              spark_shuffle_partitions=4, spark_driver_memory="1g"))
     yield base
     spark_session.stop()
 

@@ -6,7 +6,6 @@ by ``.ci/run``) they fail instead, so CI always runs them.
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +20,7 @@ from shared.mining import spark_fpgrowth
 from shared.models import factorization, registry
 from shared.spark_session import SparkSettings
 
-from .conftest import run_cli, sales_csv
+from .conftest import require_spark, run_cli, sales_csv
 
 pytestmark = pytest.mark.spark
 
@@ -31,14 +30,8 @@ ALS_TOLERANCE = 0.02
 
 @pytest.fixture(scope="module")
 def spark_params(smoke_params):
-    params = dict(smoke_params, engine="spark", spark_master="local[2]", spark_shuffle_partitions=4,
-                  spark_driver_memory="1g")
-    try:
-        spark_session.check(SparkSettings.from_params(params))
-    except spark_session.SparkUnavailable as exc:
-        if os.environ.get("BASKET_LAB_REQUIRE_SPARK"):
-            pytest.fail(f"Spark is required here (BASKET_LAB_REQUIRE_SPARK is set): {exc}")
-        pytest.skip(f"Spark cannot run on this machine: {exc}")
+    params = require_spark(dict(smoke_params, engine="spark", spark_master="local[2]", spark_shuffle_partitions=4,
+                                spark_driver_memory="1g"))
     yield params
     spark_session.stop()  # the JVM leaves with this module
 
