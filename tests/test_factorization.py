@@ -103,3 +103,39 @@ def test_agreement_with_lift_and_factor_map(shop):
     coords = factorization.factor_map(als, np.arange(30))
     assert coords.shape == (30, 2)
     assert np.allclose(coords.mean(axis=0), 0, atol=1e-8)
+
+
+def test_spark_als_fit_is_kept_and_read_back_only_for_the_same_matrix_and_settings(shop, tmp_path, monkeypatch):
+    """SparkALS keeps each fit under a key of (weighted matrix, settings): the same fit is read back, not
+    refitted; another setting or other training data fits again. Spark itself is replaced by a counter here
+    (tests/test_spark.py fits the real one)."""
+    from shared.models.factorization import spark_als
+    from shared.spark_session import SparkSettings
+
+    gen, train = shop
+    calls = []
+
+    def fake_fit(user_items, factors, regularization, alpha, iterations, seed, spark):
+        calls.append((user_items.nnz, factors, alpha))
+        return np.random.default_rng(len(calls)).random((user_items.shape[1], factors)).astype(np.float32)
+
+    monkeypatch.setattr(spark_als, "als_item_factors", fake_fit)
+    monkeypatch.setattr(spark_als, "session", lambda settings: None)
+    monkeypatch.setattr(spark_als, "blas_backends", lambda spark: {"blas": "JNIBLAS", "lapack": "JNILAPACK", "native": True})
+    settings = SparkSettings.from_params({**config.load("smoke"), "engine": "spark"})
+
+    def spark_model(**kw):
+        return spark_als.SparkALS(spark=settings, cache=str(tmp_path / "cache"), factors=kw.get("factors", 8),
+                                  regularization=0.05, alpha=kw.get("alpha", 0.1), iterations=3)
+
+    first = spark_model().fit(train)
+    again = spark_model().fit(train)
+    assert len(calls) == 1 and not first.from_cache and again.from_cache
+    np.testing.assert_array_equal(first.item_factors, again.item_factors)
+    assert again.blas["native"] is True
+    spark_model(alpha=0.3).fit(train)
+    spark_model(factors=16).fit(train)
+    fewer = Interactions.from_lines(gen.lines[gen.lines["customer_id"] != gen.lines["customer_id"].iat[0]], train.item_ids)
+    spark_model().fit(fewer)
+    assert len(calls) == 4
+    assert len(list((tmp_path / "cache").glob("*.npz"))) == 4 and not list((tmp_path / "cache").glob(".*"))

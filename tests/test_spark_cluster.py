@@ -182,6 +182,11 @@ def test_smoke_run_on_the_cluster_matches_pandas(cluster, smoke_run, tmp_path):
     assert len(apps) > before
     assert all(a.get("state") == "FINISHED" for a in apps), apps
     assert list(cluster.dir.glob("work-1/app-*")) and list(cluster.dir.glob("work-2/app-*"))
+    # Spark's ALS fits are kept: notebook 03's sweep (4 settings) and final fit, written before notebook 04 ran;
+    # notebook 05 reads the final one back instead of refitting, and adds only the cold-items fit
+    kept = sorted((out / "data" / "spark_als").glob("*.npz"), key=lambda f: f.stat().st_mtime)
+    notebook_04 = (out / "data" / "sasrec" / "test.pt").stat().st_mtime
+    assert [f.stat().st_mtime < notebook_04 for f in kept] == [True] * 5 + [False], kept
 
 
 def test_csv_read_by_the_executors_gives_the_pandas_ledger(cluster, smoke_params, tmp_path, monkeypatch):

@@ -66,6 +66,8 @@ PARAMETERS: dict[str, Spec] = {
     "spark_driver_memory": Spec(str, "engine=spark: driver memory (collects the cleaned lines), e.g. 4g"),
     "spark_executor_memory": Spec(str, "engine=spark: memory per executor on a cluster, e.g. 4g"),
     "spark_shuffle_partitions": Spec(int, "engine=spark: partitions after a shuffle (about 2-4 per core of the cluster)", minimum=1),
+    "spark_als_cache": Spec(str, "engine=spark: folder where Spark's ALS fits are kept and reused (notebooks 03 and 05 use the "
+                            "run folder's data/spark_als)", nullable=True),
     # --- cleaning ----------------------------------------------------------------------------
     "max_basket_size": Spec(int, "baskets with more distinct items than this are outliers", minimum=1),
     "min_item_count": Spec(int, "items bought in fewer baskets than this are dropped", minimum=1),

@@ -89,7 +89,7 @@ def make_sasrec_repeat(p: Params) -> RepeatExplore:
 def make_als(p: Params) -> ALS:
     """ALS of the run's engine: implicit's under ``engine: pandas``, Spark's under ``engine: spark``."""
     if p["engine"] == "spark":
-        return SparkALS(spark=SparkSettings.from_params(p), **als_arguments(p))
+        return SparkALS(spark=SparkSettings.from_params(p), cache=p["spark_als_cache"], **als_arguments(p))
     return ALS(**als_arguments(p))
 
 

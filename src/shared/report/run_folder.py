@@ -119,9 +119,15 @@ def text_vectors_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / "data" / "item_text_vectors.parquet"
 
 
+def spark_als_path(run_dir: str | Path) -> Path:
+    """Spark's ALS fits of a run (``spark_als_cache``): notebook 05 reads back the fit notebook 03 made."""
+    return Path(run_dir) / "data" / "spark_als"
+
+
 def notebook_artefacts(run_dir: str | Path) -> dict[str, Any]:
-    """Parameters that point later notebooks at what earlier ones wrote: SASRec checkpoints (04), item text vectors (03)."""
-    found: dict[str, Any] = {}
+    """Parameters that point notebooks at what earlier ones wrote: SASRec checkpoints (04), item text vectors
+    (03), and the folder of Spark's ALS fits (03 writes it, 05 reads it)."""
+    found: dict[str, Any] = {"spark_als_cache": str(spark_als_path(run_dir))}
     if checkpoint_path(run_dir).is_dir():
         found["sasrec_checkpoint"] = str(checkpoint_path(run_dir))
     if text_vectors_path(run_dir).exists():

@@ -1,8 +1,16 @@
 """ALS on Spark (``engine: spark``), beside implicit's in :mod:`.implicit_mf`: the same weighted customer x
 item matrix, ``pyspark.ml.recommendation.ALS`` with ``implicitPrefs``, and queries folded in with Spark's
-own normal equations."""
+own normal equations.
+
+A fit is kept (``cache``, a folder: notebook 03 and 05 use the run folder's ``data/spark_als/``) under a key
+made of the weighted training matrix and every setting, so notebook 05's ALS, fitted on the same weeks with
+the settings notebook 03 chose, is read back instead of fitted again (docs/architecture.md, "Spark")."""
 from __future__ import annotations
 
+import hashlib
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -24,42 +32,63 @@ class SparkALS(ALS):
     average customer is then the same. Queries are folded in with Spark's own normal equations
     (:func:`als_fold_in`), exactly as a training customer. Spark reports no per-iteration loss."""
 
-    def __init__(self, spark: SparkSettings, **kwargs: Any):
+    def __init__(self, spark: SparkSettings, cache: str | None = None, **kwargs: Any):
         kwargs["use_gpu"] = False
         kwargs["confidence"] = "hkv"
         super().__init__(**kwargs)
-        self.spark = spark
+        self.spark, self.cache = spark, cache
+        self.from_cache = False
 
     def fit(self, train: Interactions) -> "SparkALS":
         weights = self._prepare(train)
         rated = max(int(np.count_nonzero(np.diff(weights.indptr))), 1)
         self.spark_regularization = self.regularization / max(weights.nnz / rated, 1.0)
         self.curve = []
-        self.item_factors = als_item_factors(
-            weights, self.factors, self.spark_regularization, self.alpha, self.iterations, self.seed, self.spark
-        )
+        settings = {"factors": self.factors, "regularization": self.spark_regularization, "alpha": self.alpha,
+                    "iterations": self.iterations, "seed": self.seed}
+        path = Path(self.cache) / f"{fit_key(weights, settings)}.npz" if self.cache else None
+        self.from_cache = path is not None and path.exists()
+        if self.from_cache:
+            with np.load(path) as kept:
+                self.item_factors, self.blas = kept["item_factors"], json.loads(str(kept["blas"]))
+            return self
+        self.item_factors = als_item_factors(weights, spark=self.spark, **settings)
         self.blas = blas_backends(session(self.spark))  # which BLAS Spark's normal equations ran on
+        if path is not None:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
+            np.savez(partial, item_factors=self.item_factors, blas=json.dumps(self.blas))
+            partial.replace(path)
         return self
 
     def user_vectors(self, rows: sparse.csr_matrix) -> np.ndarray:
         return als_fold_in(rows, self.item_factors, self.spark_regularization, self.alpha)
 
 
+def fit_key(weights: sparse.csr_matrix, settings: dict[str, Any]) -> str:
+    """The name a fit is kept under: a hash of the weighted matrix (shape, structure, values) and the settings."""
+    digest = hashlib.sha256(json.dumps({"shape": list(weights.shape), **settings}, sort_keys=True).encode())
+    for array in (weights.indptr, weights.indices, weights.data):
+        digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()[:32]
+
+
 def als_item_factors(user_items, factors: int, regularization: float, alpha: float, iterations: int, seed: int,
-                     settings: SparkSettings) -> np.ndarray:
+                     spark: SparkSettings) -> np.ndarray:
     """Spark ALS (implicit feedback) on a weighted customer x item matrix; item factors, zeros where an item
     has no interactions."""
     from pyspark.ml.recommendation import ALS as SparkALSEstimator
 
-    spark = session(settings)
+    spark_session = session(spark)
     coo = user_items.tocoo()
-    ratings = spark.createDataFrame(pa.table({
+    ratings = spark_session.createDataFrame(pa.table({
         "user": coo.row.astype(np.int32), "item": coo.col.astype(np.int32), "rating": coo.data.astype(np.float32),
     }))
     estimator = SparkALSEstimator(
         rank=factors, maxIter=iterations, regParam=regularization, alpha=alpha, implicitPrefs=True, seed=seed,
         userCol="user", itemCol="item", ratingCol="rating", nonnegative=False, checkpointInterval=5,
-        numUserBlocks=max(2, spark.sparkContext.defaultParallelism), numItemBlocks=max(2, spark.sparkContext.defaultParallelism),
+        numUserBlocks=max(2, spark_session.sparkContext.defaultParallelism),
+        numItemBlocks=max(2, spark_session.sparkContext.defaultParallelism),
     )
     model = estimator.fit(ratings)
     table = model.itemFactors.toArrow()
