@@ -139,3 +139,29 @@ def test_spark_als_fit_is_kept_and_read_back_only_for_the_same_matrix_and_settin
     spark_model().fit(fewer)
     assert len(calls) == 4
     assert len(list((tmp_path / "cache").glob("*.npz"))) == 4 and not list((tmp_path / "cache").glob(".*"))
+
+
+def test_spark_fold_in_solves_each_users_normal_equations(shop):
+    """Spark's fold-in gives, for every user, the solution of the implicit-ALS normal equations written
+    out as sums of outer products (empty rows stay zero)."""
+    from shared.models.factorization import als_fold_in
+
+    rng = np.random.default_rng(5)
+    n_users, n_items, f = 60, 40, 6
+    dense = rng.random((n_users, n_items)) * (rng.random((n_users, n_items)) < rng.random((n_users, 1)))
+    dense[[3, 17]] = 0.0
+    rows = sparse.csr_matrix(dense.astype(np.float32))
+    y = rng.normal(size=(n_items, f)).astype(np.float32)
+    lam, alpha = 0.05, 0.7
+    want = np.zeros((n_users, f))
+    for u in range(n_users):
+        items = np.flatnonzero(dense[u])
+        if not len(items):
+            continue
+        c = alpha * rows[u, items].toarray().ravel().astype(np.float64)
+        yy = y.astype(np.float64)
+        a = yy.T @ yy + sum(ci * np.outer(yy[i], yy[i]) for ci, i in zip(c, items)) + lam * len(items) * np.eye(f)
+        want[u] = np.linalg.solve(a, sum((1 + ci) * yy[i] for ci, i in zip(c, items)))
+    got = als_fold_in(rows, y, lam, alpha)
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+    assert not got[[3, 17]].any()

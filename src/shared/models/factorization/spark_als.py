@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 from scipy import sparse
+from threadpoolctl import threadpool_limits
 
 from ...spark_session import SparkSettings, blas_backends, session
 from ..base import Interactions
@@ -62,7 +63,8 @@ class SparkALS(ALS):
         return self
 
     def user_vectors(self, rows: sparse.csr_matrix) -> np.ndarray:
-        return als_fold_in(rows, self.item_factors, self.spark_regularization, self.alpha)
+        with threadpool_limits(1, "blas"):  # many small products: OpenBLAS's threads only contend (README, Benchmarks)
+            return als_fold_in(rows, self.item_factors, self.spark_regularization, self.alpha)
 
 
 def fit_key(weights: sparse.csr_matrix, settings: dict[str, Any]) -> str:
@@ -102,7 +104,8 @@ def als_item_factors(user_items, factors: int, regularization: float, alpha: flo
 def als_fold_in(rows, item_factors: np.ndarray, regularization: float, alpha: float) -> np.ndarray:
     """User vectors that solve Spark's implicit ALS normal equations with the item factors fixed:
     (Y'Y + sum_i alpha r_i y_i y_i' + lambda n_u I) x = sum_i (1 + alpha r_i) y_i over the user's rated items
-    (Spark scales lambda by the user's number of ratings n_u)."""
+    (Spark scales lambda by the user's number of ratings n_u). One small solve per user: call it with BLAS
+    limited to one thread (as :class:`SparkALS` does)."""
     rows = rows.tocsr()
     y = item_factors.astype(np.float64)
     gram = y.T @ y
@@ -117,5 +120,3 @@ def als_fold_in(rows, item_factors: np.ndarray, regularization: float, alpha: fl
         a = gram + (yi * c[:, None]).T @ yi + regularization * (end - start) * eye
         out[u] = np.linalg.solve(a, yi.T @ (1.0 + c))
     return out
-
-
