@@ -183,10 +183,12 @@ def test_smoke_run_on_the_cluster_matches_pandas(cluster, smoke_run, tmp_path):
     assert all(a.get("state") == "FINISHED" for a in apps), apps
     assert list(cluster.dir.glob("work-1/app-*")) and list(cluster.dir.glob("work-2/app-*"))
     # Spark's ALS fits are kept: notebook 03's sweep (4 settings) and final fit, written before notebook 04 ran;
-    # notebook 05 reads the final one back instead of refitting, and adds only the cold-items fit
-    kept = sorted((out / "data" / "spark_als").glob("*.npz"), key=lambda f: f.stat().st_mtime)
+    # notebook 05 reads the final one back instead of refitting (a rewrite would be newer than notebook 04's
+    # checkpoint) and adds at most the cold-items fit (on the smoke data its matrix is the final fit's: read back too)
+    kept = list((out / "data" / "spark_als").glob("*.npz"))
     notebook_04 = (out / "data" / "sasrec" / "test.pt").stat().st_mtime
-    assert [f.stat().st_mtime < notebook_04 for f in kept] == [True] * 5 + [False], kept
+    before = [f for f in kept if f.stat().st_mtime < notebook_04]
+    assert len(before) == 5 and len(kept) - len(before) <= 1, kept
 
 
 def test_csv_read_by_the_executors_gives_the_pandas_ledger(cluster, smoke_params, tmp_path, monkeypatch):
