@@ -63,7 +63,7 @@ class SparkALS(ALS):
         return self
 
     def user_vectors(self, rows: sparse.csr_matrix) -> np.ndarray:
-        with threadpool_limits(1, "blas"):  # many small products: OpenBLAS's threads only contend (README, Benchmarks)
+        with threadpool_limits(1, "blas"):  # many small products: OpenBLAS's threads only contend (README, "Scaling out")
             return als_fold_in(rows, self.item_factors, self.spark_regularization, self.alpha)
 
 
