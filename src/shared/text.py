@@ -32,6 +32,8 @@ from typing import Any, Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from .files import write_atomically
+
 # The lab never downloads a model: switch the hub off before sentence-transformers / transformers load.
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
@@ -356,10 +358,7 @@ def item_embeddings(
     vectors = encoder.embed(descriptions.tolist(), batch_size=batch_size, progress=progress)
     info.update(seconds=round(time.perf_counter() - started, 3), cache_hit=False, path=str(target) if target else None)
     if target is not None:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        partial = target.with_name(f".{target.stem}.{os.getpid()}.partial.npy")
-        np.save(partial, vectors)
-        os.replace(partial, target)
+        write_atomically(target, lambda partial: np.save(partial, vectors))
         target.with_suffix(".json").write_text(json.dumps({k: v for k, v in info.items() if k != "path"}, indent=1))
     return vectors, info
 

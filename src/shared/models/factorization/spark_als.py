@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import pyarrow as pa
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
+from ...files import write_atomically
 from ...spark_session import SparkSettings, blas_backends, session
 from ..base import Interactions
 from .implicit_mf import ALS
@@ -56,10 +56,7 @@ class SparkALS(ALS):
         self.item_factors = als_item_factors(weights, spark=self.spark, **settings)
         self.blas = blas_backends(session(self.spark))  # which BLAS Spark's normal equations ran on
         if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            partial = path.with_name(f".{path.stem}.{os.getpid()}.npz")
-            np.savez(partial, item_factors=self.item_factors, blas=json.dumps(self.blas))
-            partial.replace(path)
+            write_atomically(path, lambda partial: np.savez(partial, item_factors=self.item_factors, blas=json.dumps(self.blas)))
         return self
 
     def user_vectors(self, rows: sparse.csr_matrix) -> np.ndarray:
