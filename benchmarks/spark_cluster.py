@@ -29,30 +29,31 @@ import os
 import re
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pandas as pd
 import psutil
 
+from shared.pipeline import PeakMemory
+
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "reports" / "benchmarks"
 RUNS = ROOT / "reports" / "benchmark-runs"
 CLUSTER = ROOT / "scripts" / "spark-cluster"
-STEP = re.compile(r"^\[(\d+)/(\d+)\] (\S+) \.\.\.$")
+STEP = re.compile(r"^\[\d+/\d+\] (\S+) \.\.\.$")
 EXECUTOR = "CoarseGrainedExecutorBackend"
 
 
-class Sampler:
-    """Polls the run's process tree and the cluster's executors; keeps each group's peak per notebook."""
+class Sampler(PeakMemory):
+    """:class:`shared.pipeline.PeakMemory`'s polling thread, measuring more: the run's process tree split into
+    Python and JVM, and the cluster's executors; keeps each group's peak per notebook."""
 
     def __init__(self, runner: psutil.Process, interval: float = 0.5) -> None:
-        self.runner, self.interval = runner, interval
+        super().__init__(interval)
+        self.runner = runner
         self.notebook = "start"
         self.peaks: dict[str, dict[str, float]] = {}
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, daemon=True)
 
     @staticmethod
     def _rss(process: psutil.Process) -> int:
@@ -86,7 +87,7 @@ class Sampler:
         mb = 2 ** 20
         return {"driver_python_mb": python / mb, "driver_jvm_mb": jvm / mb, "executors_mb": executors / mb}
 
-    def _loop(self) -> None:
+    def _poll(self) -> None:
         while not self._stop.is_set():
             now = self.sample()
             peak = self.peaks.setdefault(self.notebook, dict.fromkeys(now, 0.0))
@@ -94,14 +95,6 @@ class Sampler:
                 peak[key] = max(peak[key], value)
             peak["total_mb"] = max(peak.get("total_mb", 0.0), sum(now.values()))
             self._stop.wait(self.interval)
-
-    def __enter__(self) -> "Sampler":
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._stop.set()
-        self._thread.join()
 
 
 def cluster(command: str, port: int) -> subprocess.CompletedProcess:
@@ -129,7 +122,7 @@ def run_chain(engine: str, port: int, extra: list[str]) -> tuple[Path, pd.DataFr
             print(line, end="", flush=True)
             match = STEP.match(line.strip())
             if match:
-                sampler.notebook = match.group(3)
+                sampler.notebook = match.group(1)
         code = proc.wait()
     log.close()
     wall = time.perf_counter() - started
