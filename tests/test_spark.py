@@ -24,8 +24,22 @@ from .conftest import require_spark, run_cli, sales_csv
 
 pytestmark = pytest.mark.spark
 
-#: Largest difference in NDCG@10 / recall@10 allowed between implicit's ALS and Spark's on the same data.
-ALS_TOLERANCE = 0.02
+#: Top-10 metrics of one ALS fit move with its seed. Measured on the smoke data (hkv confidence, the smoke
+#: profile's settings; implicit over seeds 0-7, Spark over seeds 0-4), the standard deviation over seeds was:
+#: basket completion recall 0.0142 (implicit) / 0.0150 (Spark), NDCG 0.0084 / 0.0095; next basket recall
+#: 0.0067 / 0.0035, NDCG 0.0058 / 0.0040. The gap between one implicit and one Spark fit then has a spread of
+#: about 0.021, 0.013, 0.0075 and 0.0071: the former fixed 0.02 was one standard deviation, and failed on
+#: some machines. Allowed: 5 of those standard deviations. A 10x wrong regularisation moves none of these
+#: metrics by more than the seed noise, so the objective test below is the sharp check.
+ALS_METRIC_TOLERANCE = {("basket_completion", "recall"): 0.10, ("basket_completion", "ndcg"): 0.065,
+                        ("next_basket", "recall"): 0.04, ("next_basket", "ndcg"): 0.035}
+#: Spark's objective (factorization.als_objective) at Spark's fit vs at a numpy ALS of it, smoke data, 16
+#: factors, 15 iterations, als_regularization 5 (lambda 0.126 after the per-customer scaling, large enough to
+#: matter; at the smoke default 0.05 the penalty is too small for a 10x error to show). Measured over seeds
+#: 0-3 each: numpy 8670.2-8673.3, Spark 8670.7-8672.4, so the largest gap is 0.04%; a Spark fit with lambda
+#: 10x too large is 59% worse, 10x too small 4.7% worse. Allowed: 1%.
+ALS_OBJECTIVE_REGULARIZATION = 5.0
+ALS_OBJECTIVE_TOLERANCE = 0.01
 
 
 @pytest.fixture(scope="module")
@@ -123,7 +137,41 @@ def test_spark_fold_in_reproduces_spark_user_factors(spark_params):
     np.testing.assert_allclose(factorization.als_fold_in(weights, items, 0.1, 2.0), users, atol=1e-5)
 
 
-def test_spark_als_metrics_match_implicit_within_tolerance(spark_params, smoke_lines):
+def reference_als(weights, factors: int, regularization: float, alpha: float, iterations: int, seed: int):
+    """A numpy ALS of Spark's objective: alternate exact half-steps (users, then items: the same normal
+    equations with the matrix transposed), from unit-length random item factors as Spark starts."""
+    items = np.random.default_rng(seed).normal(size=(weights.shape[1], factors))
+    items /= np.linalg.norm(items, axis=1, keepdims=True)
+    by_item = weights.T.tocsr()
+    for _ in range(iterations):
+        items = factorization.als_fold_in(by_item, factorization.als_fold_in(weights, items, regularization, alpha), regularization, alpha)
+    return factorization.als_fold_in(weights, items, regularization, alpha), items
+
+
+def test_spark_als_reaches_the_objective_of_a_reference_solver(spark_params, smoke_lines):
+    """What must be equal across engines is the objective, not a top-10 metric (see ALS_METRIC_TOLERANCE):
+    Spark's fit, through :class:`SparkALS` (which rescales ``als_regularization`` for Spark), reaches the value
+    a plain numpy ALS of the same objective reaches; a fit with lambda 10x off does not."""
+    params = dict(spark_params, als_regularization=ALS_OBJECTIVE_REGULARIZATION, als_factors=16, als_iterations=15)
+    train = evaluate.fit_interactions(smoke_lines, None, "test", params["min_item_count"], params["kcore"])
+    model = registry.make_als(params).fit(train)
+    assert isinstance(model, factorization.SparkALS) and not model.from_cache
+    weights = model.weighting(train.customers)
+    # lambda as the docs define it: als_regularization over the training customers' mean number of items
+    lam = ALS_OBJECTIVE_REGULARIZATION * np.count_nonzero(np.diff(weights.indptr)) / weights.nnz
+    alpha, factors = params["als_alpha"], params["als_factors"]
+
+    def objective(items: np.ndarray) -> float:  # users solved exactly for the items, as a query is folded in
+        return factorization.als_objective(weights, factorization.als_fold_in(weights, items, lam, alpha), items, lam, alpha)
+
+    reference = factorization.als_objective(weights, *reference_als(weights, factors, lam, alpha, 15, seed=0), lam, alpha)
+    gap = objective(model.item_factors) / reference - 1
+    assert abs(gap) <= ALS_OBJECTIVE_TOLERANCE, (gap, reference)
+    wrong = factorization.als_item_factors(weights, factors, 10 * lam, alpha, 15, params["seed"], SparkSettings.from_params(params))
+    assert objective(wrong) / reference - 1 > 10 * ALS_OBJECTIVE_TOLERANCE  # the check has power: lambda 10x off fails it
+
+
+def test_spark_als_metrics_match_implicit_within_seed_noise(spark_params, smoke_lines):
     scores = {}
     for engine in ("pandas", "spark"):  # the same objective: Spark has only confidence 1 + alpha * w
         params = dict(spark_params, engine=engine, bootstrap_samples=10, als_confidence="hkv")
@@ -135,7 +183,8 @@ def test_spark_als_metrics_match_implicit_within_tolerance(spark_params, smoke_l
     assert isinstance(registry.make_als(spark_params), factorization.SparkALS)
     assert (scores["pandas"] > 0.1).all()
     gap = (scores["spark"] - scores["pandas"]).abs()
-    assert (gap <= ALS_TOLERANCE).all(), pd.DataFrame(scores)
+    tolerance = pd.Series(ALS_METRIC_TOLERANCE).rename_axis(["task", "metric"])
+    assert (gap <= tolerance.reindex(gap.index)).all(), pd.DataFrame({**scores, "tolerance": tolerance})
 
 
 def test_cli_on_spark_gives_the_same_report(spark_params, smoke_run, tmp_path):

@@ -117,3 +117,19 @@ def als_fold_in(rows, item_factors: np.ndarray, regularization: float, alpha: fl
         a = gram + (yi * c[:, None]).T @ yi + regularization * (end - start) * eye
         out[u] = np.linalg.solve(a, yi.T @ (1.0 + c))
     return out
+
+
+def als_objective(weights, users: np.ndarray, items: np.ndarray, regularization: float, alpha: float) -> float:
+    """The objective Spark's implicit ALS minimises (the one :func:`als_fold_in` solves for each user): the sum
+    over every (user, item) of c (p - x'y)^2, with preference p = 1 and confidence c = 1 + alpha w where the
+    weight w > 0, p = 0 and c = 1 elsewhere, plus lambda (sum_u n_u |x_u|^2 + sum_i m_i |y_i|^2), where n_u and
+    m_i count the user's and the item's rated entries. In float64, with the whole users x items product."""
+    weights = weights.tocsr()
+    x, y = users.astype(np.float64), items.astype(np.float64)
+    predicted = x @ y.T
+    rows = np.repeat(np.arange(weights.shape[0]), np.diff(weights.indptr))
+    rated = predicted[rows, weights.indices]
+    confidence = 1.0 + alpha * weights.data.astype(np.float64)
+    loss = float((predicted ** 2).sum() + (confidence * (1.0 - rated) ** 2 - rated ** 2).sum())
+    n_u, m_i = np.diff(weights.indptr), np.bincount(weights.indices, minlength=weights.shape[1])
+    return loss + regularization * float((n_u * (x ** 2).sum(axis=1)).sum() + (m_i * (y ** 2).sum(axis=1)).sum())
