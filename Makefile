@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: setup report smoke test bench lab clean
+.PHONY: setup report smoke test check bench lab clean
 
 setup: $(STAMP)
 
@@ -22,10 +22,15 @@ report: setup  ## run the chain on the default profile -> reports/latest/index.h
 smoke: setup  ## the same chain on the small synthetic profile, in seconds
 	$(BIN)/python -m shared run --profile smoke --out reports/smoke
 
-test: setup  ## layering and lint checks, unit tests, bad-input tests, the CLI end to end on the smoke profile, notebook checks
+test: setup  ## layering and lint checks, then every test: unit, bad input, the CLI end to end, notebooks, Spark, browser
 	$(BIN)/lint-imports
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest
+
+check: setup  ## the quick loop before a commit: layering, lint, unit tests (no notebooks, Spark or browser)
+	$(BIN)/lint-imports
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/python -m pytest -m "not slow and not spark and not browser" -q
 
 bench: setup  ## speed and memory measurements, written under reports/benchmarks/
 	@for script in benchmarks/*.py; do echo "== $$script"; $(BIN)/python $$script || exit 1; done

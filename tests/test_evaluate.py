@@ -39,9 +39,16 @@ def test_tasks_use_only_the_past_and_hide_one_item(smoke_lines, smoke_params):
     assert len(val_tasks["next_basket"].histories[0]) == (train["customer_id"] == c).sum()
 
 
-def test_leaderboard_agrees_with_independent_recomputation(smoke_lines, smoke_params, tmp_path):
+@pytest.fixture(scope="module")
+def smoke_evaluation(smoke_lines, smoke_params) -> evaluate.Evaluation:
+    """Every smoke model evaluated on the test weeks once, for the tests that read an evaluation."""
     lines, catalogue = smoke_lines
-    result = evaluate.evaluate(lines, catalogue, smoke_params, progress=False)
+    return evaluate.evaluate(lines, catalogue, smoke_params, progress=False)
+
+
+def test_leaderboard_agrees_with_independent_recomputation(smoke_lines, smoke_params, smoke_evaluation, tmp_path):
+    lines, catalogue = smoke_lines
+    result = smoke_evaluation
     board = result.leaderboard
     assert list(board.columns[:7]) == ["model", "task", "k", "metric", "value", "ci_low", "ci_high"]
     assert set(board["model"]) == set(smoke_params["models"])
@@ -117,9 +124,9 @@ def test_validation_sweep_never_touches_test(smoke_lines, smoke_params):
     assert best == best_full
 
 
-def test_stakeholder_summary_states_the_numbers(smoke_lines, smoke_params):
+def test_stakeholder_summary_states_the_numbers(smoke_lines, smoke_evaluation):
     lines, catalogue = smoke_lines
-    result = evaluate.evaluate(lines, catalogue, {**smoke_params, "bootstrap_samples": 50}, progress=False)
+    result = smoke_evaluation
     tests = evaluate.paired_tests(result, "ndcg", 10, 100)
     pairs = mining.frequent_pairs(lines[lines["split"] != "test"], 1e-9, min_count=10).head(10)
     text = report.stakeholder_summary(result.leaderboard, tests, pairs, catalogue)

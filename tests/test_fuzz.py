@@ -11,8 +11,10 @@ in one of two ways:
 - exit 2 with exactly one stderr line, starting ``error:``, and no traceback.
 
 Nothing outside ``tmp_path`` is touched: an "earlier run" folder beside the cases stays byte-identical and the
-repository's ``git status`` does not change. The slow test runs one good and two bad cases through the real
-``python -m shared run`` and checks that the bad ones leave the good run's folder byte-identical.
+repository's ``git status`` does not change. Each case is loaded and cleaned once: the ledger checked is the
+one the check itself produced. The slow test runs two bad cases through the real ``python -m shared run``
+into the folder of a good run (tests/conftest.py's shared ``shop_file_run``) and checks that they leave it
+byte-identical.
 
 This file also holds the tests of ``min_support: auto`` (a parameter of the same CLI).
 """
@@ -28,7 +30,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shared import cleaning, config, data, mining, pipeline
+from shared import cleaning, config, mining
 from shared.mining import itemsets
 from shared.__main__ import main
 
@@ -294,15 +296,17 @@ def check_case(case: Case, folder: Path, capsys, monkeypatch) -> None:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"lines{case.suffix}"
     path.write_bytes(case.content)
+    cleaned = []  # what the check's own cleaning produced: each case is loaded and cleaned once
+    clean = cleaning.clean
+    monkeypatch.setattr(cleaning, "clean", lambda *args, **kwargs: cleaned.append(clean(*args, **kwargs)) or cleaned[-1])
     capsys.readouterr()
     rc = main(case.argv(path))
     out, err = capsys.readouterr()
     assert "Traceback" not in out + err, (case.name, err[-3000:])
     if rc == 0:
         assert out.startswith("ok: "), (case.name, out, err)
-        overrides = case.argv(path)[3:][1::2]
-        params = pipeline.resolve("smoke", None, overrides)
-        ledger_balances(cleaning.clean(data.load(params), params).ledger, case.records)
+        assert len(cleaned) == 1, case.name
+        ledger_balances(cleaned[0].ledger, case.records)
     else:
         lines = err.strip().splitlines()
         assert rc == 2, (case.name, rc, err[-3000:])
@@ -329,29 +333,22 @@ def test_generator_is_seeded_and_varied():
 # ------------------------------------------------------------------------------------------------------
 
 @pytest.mark.slow
-def test_fuzz_run_subprocess(tmp_path):
-    # a department level gives the run a catalogue (notebook 03 needs one: see test_baskets_only's xfail)
-    frame = base_frame(random.Random(SEED))
-    good = Case("good", to_csv(frame.assign(dept="D" + frame["product"].str[-1])),
-                columns=GOOD_COLUMNS[:-1] + ", department: dept}")
+def test_bad_runs_leave_the_good_run_untouched(shop_file_run, tmp_path):
+    """The real CLI: after a good run (conftest.shop_file_run, into ``report``), a run of a broken file and one
+    of a bad parameter into the same folder exit 2 with one line and leave it byte-identical."""
+    assert shop_file_run.proc.returncode == 0, shop_file_run.proc.stderr[-5000:]
+    assert "Traceback" not in shop_file_run.proc.stderr
+    out = shop_file_run.out
     bad_data = Case("bad-data", b"basket,customer,product,day,qty\n" + bytes(range(256)) * 4)
-    bad_param = Case("bad-param", good.content, overrides=["test_weeks=abc"])
-    out = tmp_path / "run"
-    env = {"BASKET_LAB_PSEUDONYM_KEY": "fuzz"}
+    bad_param = Case("bad-param", to_csv(base_frame(random.Random(SEED))), overrides=["test_weeks=abc"])
+    before = snapshot(out)
     status = git_status()
-
-    def run(case: Case) -> subprocess.CompletedProcess:
+    for case in (bad_data, bad_param):
         folder = tmp_path / case.name
         folder.mkdir()
         (folder / "lines.csv").write_bytes(case.content)
-        return run_cli("run", *case.argv(folder / "lines.csv")[1:], "--out", str(out), timeout=1200, env=env)
-
-    proc = run(good)
-    assert proc.returncode == 0, proc.stderr[-5000:]
-    assert "Traceback" not in proc.stderr
-    before = snapshot(out)
-    for case in (bad_data, bad_param):
-        proc = run(case)
+        proc = run_cli("run", *case.argv(folder / "lines.csv")[1:], "--out", str(out), timeout=300,
+                       env={"BASKET_LAB_PSEUDONYM_KEY": "fuzz"})
         lines = proc.stderr.strip().splitlines()
         assert proc.returncode == 2, (case.name, proc.stderr[-3000:])
         assert len(lines) == 1 and lines[0].startswith("error:"), (case.name, proc.stderr[-3000:])

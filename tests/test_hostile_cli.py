@@ -2,8 +2,10 @@
 relative paths, and bad data inside a notebook. Errors are one ``error:`` line, exit 2, and nothing the tool
 did not write is ever deleted.
 
-Most checks are refused before any work starts and take a second; the three ``slow`` ones run notebooks (one
-full smoke run, one run that stops in the first notebook, one that is terminated there). A refusal that does
+Most checks are refused before any work starts and take a second (``run_main``: the CLI's ``main`` in this
+process); the ``slow`` ones run notebooks (one that stops in the first notebook, one that is terminated
+there, and tests/conftest.py's ``shop_file_run``, shared with other files: a relative CSV path from the
+caller's folder replacing an older run). A refusal that does
 not happen would run the whole chain and then replace its ``--out``: every such target here is a throwaway
 folder under ``tmp_path``; the repository and ``/`` are checked in-process only.
 """
@@ -21,19 +23,12 @@ import pandas as pd
 import psutil
 import pytest
 
-from shared import config, pipeline, synthetic
+from shared import config, pipeline
 from shared.__main__ import main
 
-from .conftest import REPO
+from .conftest import REPO, run_main
 
 MARKER = ".basket-lab-run"
-
-
-def cli(*args: str, cwd: Path = REPO, env: dict | None = None, timeout: int = 120) -> subprocess.CompletedProcess:
-    """``python -m shared ...`` from ``cwd``; the timeout turns a refusal that never comes into a failure."""
-    env = {**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "shared", *args], cwd=cwd, capture_output=True, text=True,
-                          timeout=timeout, env=env)
 
 
 def one_error(proc: subprocess.CompletedProcess, code: int = 2) -> str:
@@ -98,7 +93,7 @@ def _only_index(tmp: Path) -> Path:  # not the old run layout: no manifest.json
 def test_out_refuses_what_the_tool_did_not_write(tmp_path, make, message):
     target = make(tmp_path)
     before = snapshot(tmp_path)
-    error = one_error(cli("run", "--profile", "smoke", "--out", str(target)))
+    error = one_error(run_main("run", "--profile", "smoke", "--out", str(target)))
     assert message in error
     assert snapshot(tmp_path) == before  # untouched, and no lock or partial folder left beside it
 
@@ -107,9 +102,9 @@ def test_out_refuses_the_current_folder_and_the_home_folder_even_with_a_marker(t
     home = marked(tmp_path / "home")
     cwd = marked(tmp_path / "work" / "here")
     before = snapshot(tmp_path)
-    assert "is the current folder" in one_error(cli("run", "--profile", "smoke", "--out", ".", cwd=cwd))
-    assert "contains the current folder" in one_error(cli("run", "--profile", "smoke", "--out", "..", cwd=cwd))
-    error = one_error(cli("run", "--profile", "smoke", "--out", str(home), env={"HOME": str(home)}))
+    assert "is the current folder" in one_error(run_main("run", "--profile", "smoke", "--out", ".", cwd=cwd))
+    assert "contains the current folder" in one_error(run_main("run", "--profile", "smoke", "--out", "..", cwd=cwd))
+    error = one_error(run_main("run", "--profile", "smoke", "--out", str(home), env={"HOME": str(home)}))
     assert "is the home folder" in error
     after = {k: v for k, v in snapshot(tmp_path).items() if not k.startswith(("home/.cache", "home/.config"))}  # matplotlib
     assert after == before
@@ -117,11 +112,11 @@ def test_out_refuses_the_current_folder_and_the_home_folder_even_with_a_marker(t
 
 def test_out_empty_proc_and_bad_paths_are_one_line(tmp_path):
     # from tmp_path: where an unrefused "" would mean the current folder, it must not be the repository
-    assert "--out: empty path" in one_error(cli("run", "--profile", "smoke", "--out", "", cwd=tmp_path))
-    assert "--out: empty path" in one_error(cli("run", "--profile", "smoke", "--out", "  ", cwd=tmp_path))
+    assert "--out: empty path" in one_error(run_main("run", "--profile", "smoke", "--out", "", cwd=tmp_path))
+    assert "--out: empty path" in one_error(run_main("run", "--profile", "smoke", "--out", "  ", cwd=tmp_path))
     if Path("/proc/self").exists():
         for out in ("/proc/basket-lab-hostile", "/proc/basket-lab-hostile/run", "/proc/self/status", "/proc"):
-            one_error(cli("run", "--profile", "smoke", "--out", out))
+            one_error(run_main("run", "--profile", "smoke", "--out", out))
 
 
 def test_check_out_protects_root_repository_and_accepts_run_folders(tmp_path):
@@ -156,7 +151,7 @@ def test_second_run_into_a_busy_folder_is_refused(tmp_path):
     try:
         lock.write_text(f"{holder.pid}\n")
         before = snapshot(tmp_path)
-        error = one_error(cli("run", "--profile", "smoke", "--out", str(out)))
+        error = one_error(run_main("run", "--profile", "smoke", "--out", str(out)))
         assert "another run" in error and str(holder.pid) in error
         assert snapshot(tmp_path) == before  # the lock is the other run's: left as it is
     finally:
@@ -191,7 +186,7 @@ def test_params_folder_missing_or_binary_file_exit_2(tmp_path):
     binary.write_bytes(bytes(range(256)) * 4)
     for path, message in ((tmp_path, "is a folder"), (tmp_path / "nope.yaml", "does not exist"),
                           (binary, "binary"), (tmp_path / "nope.yaml" / "x.yaml", "does not exist")):
-        error = one_error(cli("run", "--profile", "smoke", "--params", str(path), "--out", str(tmp_path / "never")))
+        error = one_error(run_main("run", "--profile", "smoke", "--params", str(path), "--out", str(tmp_path / "never")))
         assert str(path) in error and message in error
     assert not (tmp_path / "never").exists()
 
@@ -226,32 +221,17 @@ def test_failed_folder_is_replaced_only_if_the_tool_wrote_it(tmp_path):
 
 # --- runs of the notebooks ----------------------------------------------------------------------------------------
 
-def _shop(folder: Path) -> pd.DataFrame:
-    gen = synthetic.generate(150, 120, 12, seed=7, noise=0.0)
-    frame = gen.lines.rename(columns={"basket_id": "receipt", "customer_id": "client", "item_id": "sku",
-                                      "timestamp": "sold_at", "quantity": "qty", "price": "unit_price"})
-    frame.to_csv(folder / "shop.csv", index=False)
-    return frame
-
-
 @pytest.mark.slow
-def test_relative_csv_from_the_callers_folder_replaces_an_old_run(tmp_path):
-    """One full run: ``path=shop.csv`` and ``--out report`` from the caller's folder; ``report`` is a run folder
-    of an older version (no marker), which is replaced; the new one carries the marker."""
-    frame = _shop(tmp_path)
-    report = tmp_path / "report"
-    report.mkdir()
-    (report / "manifest.json").write_text(json.dumps({"parameters": {}, "notebooks": []}))
-    (report / "index.html").write_text("older run")
-    mapping = "{basket_id: receipt, customer_id: client, item_id: sku, timestamp: sold_at, quantity: qty}"
-    proc = cli("run", "--profile", "smoke", "-p", "source=file", "-p", "path=shop.csv", "-p", f"columns={mapping}",
-               "-p", "min_item_count=1", "--out", "report", cwd=tmp_path, timeout=900)
-    assert proc.returncode == 0, proc.stderr[-3000:]
+def test_relative_csv_from_the_callers_folder_replaces_an_old_run(shop_file_run):
+    """``path=<file>.csv`` and ``--out report`` from the caller's folder (conftest.shop_file_run); ``report`` was a
+    run folder of an older version (no marker), which is replaced; the new one carries the marker."""
+    folder, report = shop_file_run.folder, shop_file_run.out
+    assert shop_file_run.proc.returncode == 0, shop_file_run.proc.stderr[-3000:]
     manifest = json.loads((report / "manifest.json").read_text())
-    assert manifest["parameters"]["path"] == str(tmp_path / "shop.csv")
-    assert len(pd.read_parquet(report / "data/lines.parquet")) == len(frame)
+    assert manifest["parameters"]["path"] == str(shop_file_run.csv)
+    assert len(pd.read_parquet(report / "data/lines.parquet")) == len(shop_file_run.frame)
     assert json.loads((report / MARKER).read_text())["tool"] == "basket-lab"
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report", "shop.csv"]  # no partial, old or lock left
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["report", shop_file_run.csv.name])  # no partial, old or lock left
 
 
 @pytest.mark.slow

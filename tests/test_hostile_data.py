@@ -13,7 +13,6 @@ from shared import cleaning, config, data
 from shared.config import ParameterError
 from shared.data import DataError, pandas_sources
 
-from .conftest import require_spark
 
 MAPPING = {"basket_id": "b", "customer_id": "c", "item_id": "i", "timestamp": "t", "quantity": "q"}
 
@@ -230,16 +229,6 @@ def test_one_data_row_or_one_basket_stops_in_cleaning(tmp_path, rows):
 
 # --- the Spark engine: the same lines, ledger, notes and refusals -------------------------------------------------
 
-@pytest.fixture(scope="module")
-def spark_params():
-    from shared import spark_session
-
-    base = require_spark(dict(config.load("smoke"), min_item_count=1, engine="spark", spark_master="local[2]",
-                              spark_shuffle_partitions=4, spark_driver_memory="1g"))
-    yield base
-    spark_session.stop()
-
-
 HOSTILE = {
     "b": ["1", "1.0", " 2", "2", "3", "3", "4", "4", "5", "5"],
     "c": ["ann@x.org", "ann@x.org ", "bob@y.org", "bob@y.org", "ann@x.org", "ann@x.org", "cy@z.org", "cy@z.org",
@@ -254,7 +243,7 @@ HOSTILE = {
 @pytest.mark.spark
 def test_spark_cleans_hostile_input_like_pandas(spark_params, tmp_path):
     path = write(tmp_path, HOSTILE)
-    params = dict(spark_params, source="file", path=str(path), columns=MAPPING)
+    params = dict(spark_params, min_item_count=1, source="file", path=str(path), columns=MAPPING)
     pandas_params = dict(params, engine="pandas")
     ds_pandas, ds_spark = data.load(pandas_params), data.load(params)
     assert ds_spark.notes[:-1] == ds_pandas.notes  # the day/month note; Spark adds its version
@@ -276,7 +265,7 @@ def test_spark_cleans_hostile_input_like_pandas(spark_params, tmp_path):
 def test_spark_refuses_like_pandas(spark_params, tmp_path):
     latin = tmp_path / "latin.csv"
     latin.write_bytes("b,c,i,t,q\n1,Zoë,café,2020-01-01,1\n2,Zoë,thé,2020-01-02,1\n".encode("latin-1"))
-    params = dict(spark_params, source="file", path=str(latin), columns=MAPPING)
+    params = dict(spark_params, min_item_count=1, source="file", path=str(latin), columns=MAPPING)
     with pytest.raises(DataError, match=r"latin\.csv: the file is not valid utf-8 text .*-p encoding=latin-1"):
         data.load(params)
     assert data.load(dict(params, encoding="latin-1")).preview()["item_id"].tolist() == ["café", "thé"]

@@ -44,13 +44,13 @@ def brute_force(baskets, threshold, max_len=None):
     return found
 
 
-@pytest.mark.parametrize("engine", rules.ENGINES)
+@pytest.mark.parametrize("engine", [pytest.param(e, marks=[pytest.mark.spark] if e == "spark" else []) for e in rules.ENGINES])
 @pytest.mark.parametrize("seed", [1, 2])
-def test_engines_match_brute_force(engine, seed):
+def test_engines_match_brute_force(engine, seed, request):
     baskets = random_baskets(seed)
     baskets[5] = []  # empty baskets are skipped and counted
     baskets[7] = ["i1", "i1", "i2"]  # a repeated item counts once
-    spark = SparkSettings("local[2]", "1g", "1g", 4) if engine == "spark" else None
+    spark = SparkSettings.from_params(request.getfixturevalue("spark_params")) if engine == "spark" else None
     result = rules.frequent_itemsets(baskets, 0.05, engine=engine, min_count=1, spark=spark)
     n = sum(1 for b in baskets if b)
     expected = brute_force(baskets, int(np.ceil(0.05 * n)))

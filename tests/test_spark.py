@@ -6,7 +6,6 @@ by ``.ci/run``) they fail instead, so CI always runs them.
 """
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +19,7 @@ from shared.mining import spark_fpgrowth
 from shared.models import factorization, registry
 from shared.spark_session import SparkSettings
 
-from .conftest import require_spark, run_cli, sales_csv
+from .conftest import run_cli, sales_csv
 
 pytestmark = pytest.mark.spark
 
@@ -40,14 +39,6 @@ ALS_METRIC_TOLERANCE = {("basket_completion", "recall"): 0.10, ("basket_completi
 #: 10x too large is 59% worse, 10x too small 4.7% worse. Allowed: 1%.
 ALS_OBJECTIVE_REGULARIZATION = 5.0
 ALS_OBJECTIVE_TOLERANCE = 0.01
-
-
-@pytest.fixture(scope="module")
-def spark_params(smoke_params):
-    params = require_spark(dict(smoke_params, engine="spark", spark_master="local[2]", spark_shuffle_partitions=4,
-                                spark_driver_memory="1g"))
-    yield params
-    spark_session.stop()  # the JVM leaves with this module
 
 
 def both_engines(params: dict) -> tuple[cleaning.CleanResult, cleaning.CleanResult]:
@@ -185,25 +176,6 @@ def test_spark_als_metrics_match_implicit_within_seed_noise(spark_params, smoke_
     gap = (scores["spark"] - scores["pandas"]).abs()
     tolerance = pd.Series(ALS_METRIC_TOLERANCE).rename_axis(["task", "metric"])
     assert (gap <= tolerance.reindex(gap.index)).all(), pd.DataFrame({**scores, "tolerance": tolerance})
-
-
-def test_cli_on_spark_gives_the_same_report(spark_params, smoke_run, tmp_path):
-    out = tmp_path / "spark"
-    spark_session.stop()  # this process's JVM is not needed while the notebooks start their own
-    proc = run_cli("run", "--profile", "smoke", "-p", "engine=spark", "-p", "spark_master=local[2]",
-                   "-p", "spark_shuffle_partitions=4", "-p", "spark_driver_memory=1g", "--out", str(out), timeout=1200)
-    assert proc.returncode == 0, proc.stderr[-5000:]
-    for name in ("ledger.csv", "itemsets.csv", "rules.csv"):
-        assert (out / name).read_bytes() == (smoke_run / name).read_bytes(), name
-    expected, got = (pd.read_csv(d / "leaderboard.csv") for d in (smoke_run, out))
-    key = ["model", "task", "k", "metric"]
-    assert got[key].equals(expected[key])
-    als = expected["model"] == "als"  # Spark's ALS: its own confidence (1 + alpha * w) and its own sweep
-    pd.testing.assert_frame_equal(got[~als], expected[~als])
-    ranking = expected["metric"].isin(["ndcg", "recall"]) & als
-    assert (got.loc[ranking, "value"] > 0.5 * expected.loc[ranking, "value"]).all()
-    notes = (Path(out) / "01_data_cleaning.ipynb").read_text()
-    assert "read and cleaned by Spark" in notes
 
 
 @pytest.mark.parametrize(

@@ -1,15 +1,15 @@
 """The Spark engine on a real standalone cluster: a master and two one-core workers started by
 ``scripts/spark-cluster`` on free local ports, with executors in their own JVMs.
 
-- the smoke profile end to end on the cluster gives the pandas run's ledger, itemsets and rules;
 - a CSV file is read by the executors (the same machine: a local path works) into the pandas ledger;
-- a worker killed (SIGKILL) while a run is going: Spark reschedules its tasks on the other worker, and the
-  run's results are the same (or, if it cannot, the run fails with one ``error:`` line and the previous run
-  folder is untouched).
+- the smoke profile end to end on the cluster, with a worker killed (SIGKILL) while it runs: Spark
+  reschedules its tasks on the other worker, and the run gives the pandas run's ledger, itemsets, rules and
+  leaderboard (or, if it cannot, the run fails with one ``error:`` line and the previous run folder is
+  untouched). It is the test suite's one chain on Spark (tests/test_spark.py checks the parts in-process).
 
 Without Java (or pyspark) these tests are skipped with the reason; with ``BASKET_LAB_REQUIRE_SPARK=1`` (set
-by ``.ci/run``) they fail instead, as in tests/test_spark.py. Three runs of the CLI (one of them the shared
-pandas ``smoke_run``) and one in-process cleaning: a few minutes on two cores.
+by ``.ci/run``) they fail instead, as in tests/test_spark.py. One run of the CLI (beside the shared pandas
+``smoke_run``) and one in-process cleaning: a few minutes on two cores.
 """
 from __future__ import annotations
 
@@ -169,28 +169,6 @@ def assert_same_results(expected: Path, got: Path) -> None:
     assert (have.loc[ranking, "value"] > 0.5 * want.loc[ranking, "value"]).all()
 
 
-def test_smoke_run_on_the_cluster_matches_pandas(cluster, smoke_run, tmp_path):
-    before = len(basket_lab_apps(cluster.state(), "completedapps"))
-    out = tmp_path / "cluster"
-    proc = cluster.run_cli(out)
-    assert proc.returncode == 0, proc.stderr[-5000:] + cluster.logs()
-    assert_same_results(smoke_run, out)
-    notes = (out / "01_data_cleaning.ipynb").read_text()
-    assert f"master {cluster.url}" in notes
-    # the notebooks' Spark applications ran on the cluster, with executors on both workers
-    apps = basket_lab_apps(cluster.state(), "completedapps")
-    assert len(apps) > before
-    assert all(a.get("state") == "FINISHED" for a in apps), apps
-    assert list(cluster.dir.glob("work-1/app-*")) and list(cluster.dir.glob("work-2/app-*"))
-    # Spark's ALS fits are kept: notebook 03's sweep (4 settings) and final fit, written before notebook 04 ran;
-    # notebook 05 reads the final one back instead of refitting (a rewrite would be newer than notebook 04's
-    # checkpoint) and adds at most the cold-items fit (on the smoke data its matrix is the final fit's: read back too)
-    kept = list((out / "data" / "spark_als").glob("*.npz"))
-    notebook_04 = (out / "data" / "sasrec" / "test.pt").stat().st_mtime
-    before = [f for f in kept if f.stat().st_mtime < notebook_04]
-    assert len(before) == 5 and len(kept) - len(before) <= 1, kept
-
-
 def test_csv_read_by_the_executors_gives_the_pandas_ledger(cluster, smoke_params, tmp_path, monkeypatch):
     params = dict(smoke_params, **SPARK_PARAMS, spark_master=cluster.url)  # this process is the driver
     params = sales_csv(params, tmp_path / "sales.csv")
@@ -211,8 +189,12 @@ def test_csv_read_by_the_executors_gives_the_pandas_ledger(cluster, smoke_params
                                   check_dtype=False)
 
 
-def test_run_survives_a_worker_killed_mid_run(cluster, smoke_run, tmp_path):
-    """Last in this file: it kills worker 2 (and starts it again at the end)."""
+@pytest.mark.slow
+def test_smoke_run_on_the_cluster_survives_a_lost_worker_and_matches_pandas(cluster, smoke_run, tmp_path):
+    """The one Spark run of the chain in the test suite: the smoke profile on the cluster, with worker 2 killed
+    a few seconds into notebook 01, gives the pandas run's results; every application ran on the cluster and
+    finished. Last in this file: it kills worker 2 (and starts it again at the end)."""
+    apps_before = len(basket_lab_apps(cluster.state(), "completedapps"))
     out = tmp_path / "fault"
     shutil.copytree(smoke_run, out)  # the "previous run": must stay as it was if this run fails
     previous = {p.relative_to(out): p.read_bytes() for p in out.rglob("*") if p.is_file()}
@@ -250,8 +232,21 @@ def test_run_survives_a_worker_killed_mid_run(cluster, smoke_run, tmp_path):
             assert now == previous, "a failed run changed the previous run folder"
             pytest.fail(f"the run did not survive a lost worker (it failed cleanly): {lines[0]}\n{stdout[-2000:]}")
         assert_same_results(smoke_run, out)
-        hit = [a for a in basket_lab_apps(state, "completedapps") if a["id"] == killed_in]
-        assert hit and hit[0]["state"] == "FINISHED", hit
+        notes = (out / "01_data_cleaning.ipynb").read_text()
+        assert "read and cleaned by Spark" in notes and f"master {cluster.url}" in notes
+        # the notebooks' Spark applications ran on the cluster and finished, the one that lost a worker too;
+        # notebook 01's had executors on both workers
+        apps = basket_lab_apps(state, "completedapps")
+        assert len(apps) > apps_before and all(a.get("state") == "FINISHED" for a in apps), apps
+        assert [a for a in apps if a["id"] == killed_in], killed_in
+        assert list(cluster.dir.glob("work-1/app-*")) and list(cluster.dir.glob("work-2/app-*"))
+        # Spark's ALS fits are kept: notebook 03's sweep (4 settings) and final fit, written before notebook 04
+        # ran; notebook 05 reads the final one back instead of refitting (a rewrite would be newer than notebook
+        # 04's checkpoint) and adds at most the cold-items fit (on the smoke data its matrix is the final fit's)
+        kept = list((out / "data" / "spark_als").glob("*.npz"))
+        notebook_04 = (out / "data" / "sasrec" / "test.pt").stat().st_mtime
+        before = [f for f in kept if f.stat().st_mtime < notebook_04]
+        assert len(before) == 5 and len(kept) - len(before) <= 1, kept
     finally:
         if proc.poll() is None:  # never a run left behind
             proc.kill()
