@@ -112,7 +112,7 @@ def dataset(scale: int) -> Path:
 
 
 def run_case(engine: str, step: str, source: Path, work: Path) -> dict:
-    from shared.pipeline import PeakMemory
+    from shared.runner.memory import PeakMemory
 
     with PeakMemory() as memory:
         started = time.perf_counter()

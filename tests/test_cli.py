@@ -4,7 +4,8 @@ import json
 import pandas as pd
 import pytest
 
-from shared import config, pipeline, synthetic
+from shared import config, synthetic
+from shared.runner import notebooks, out_folder
 
 from .conftest import run_cli
 
@@ -12,7 +13,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_output_contract(smoke_run):
-    names = [p.stem for p in pipeline.notebook_paths()]
+    names = [p.stem for p in notebooks.notebook_paths()]
     for name in names:
         assert (smoke_run / f"{name}.ipynb").exists() and (smoke_run / f"{name}.html").exists()
     for f in ("index.html", "manifest.json", "ledger.csv", "data/lines.parquet", "data/catalogue.parquet",
@@ -99,7 +100,7 @@ def test_own_file_round_trip(tmp_path):
 def test_bad_file_is_refused_before_any_notebook_and_keeps_previous_output(tmp_path):
     previous = tmp_path / "report"
     previous.mkdir()
-    pipeline.write_marker(previous)  # an earlier run of this tool: the only kind of folder --out may replace
+    out_folder.write_marker(previous)  # an earlier run of this tool: the only kind of folder --out may replace
     (previous / "index.html").write_text("earlier run")
     csv = tmp_path / "bad.csv"
     pd.DataFrame({"b": [1, 2], "i": ["x", "y"], "q": ["1", "lots"], "t": ["2020-01-01", "2020-01-02"]}).to_csv(csv, index=False)

@@ -28,7 +28,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shared import cleaning, config, data, mining, pipeline
+from shared import cleaning, config, data, mining
+from shared.runner import preflight
 from shared.mining import itemsets
 from shared.__main__ import main
 
@@ -301,7 +302,7 @@ def check_case(case: Case, folder: Path, capsys, monkeypatch) -> None:
     if rc == 0:
         assert out.startswith("ok: "), (case.name, out, err)
         overrides = case.argv(path)[3:][1::2]
-        params = pipeline.resolve("smoke", None, overrides)
+        params = preflight.resolve("smoke", None, overrides)
         ledger_balances(cleaning.clean(data.load(params), params).ledger, case.records)
     else:
         lines = err.strip().splitlines()

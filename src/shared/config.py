@@ -208,7 +208,7 @@ def _check_lists(values: dict[str, Any]) -> None:
         ks = values["k_values"]
         if not ks or not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks):
             raise ParameterError(f"parameter 'k_values': expected a non-empty list of positive integers, got {ks!r}")
-    for name in ("models", "metrics"):  # the names themselves are checked by the runner (shared.pipeline)
+    for name in ("models", "metrics"):  # the names themselves are checked by the runner (shared.runner.preflight)
         if name in values and not all(isinstance(m, str) for m in values[name]):
             raise ParameterError(f"parameter '{name}': expected a list of names, got {values[name]!r}")
 
