@@ -12,6 +12,14 @@ from .conftest import run_cli
 pytestmark = pytest.mark.slow
 
 
+def test_run_log_has_no_kernel_warnings(smoke_run):
+    """What the user sees: the runner's lines, not the kernel's ("running over TCP without encryption": the
+    kernels talk over IPC sockets)."""
+    log = (smoke_run.parent / "smoke.log").read_text()
+    assert "[1/5] 01_data_cleaning ..." in log and "done in" in log
+    assert "without encryption" not in log and "[IPKernelApp] WARNING" not in log
+
+
 def test_output_contract(smoke_run):
     names = [p.stem for p in notebooks.notebook_paths()]
     for name in names:

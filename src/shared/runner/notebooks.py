@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,12 +38,15 @@ def notebook_parameters(run_dir: Path) -> dict[str, Any]:
 
 
 def execute_notebook(path: Path, out_path: Path, parameters: Mapping[str, Any]) -> NotebookResult:
+    """Run the notebook ``path`` into ``out_path`` with ``parameters`` injected, in a kernel of its own that
+    talks over IPC sockets in a private temporary folder (not TCP on localhost, which ipykernel warns about)."""
     import papermill
     from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
 
     start = time.perf_counter()
     before = _children()
-    with PeakMemory() as memory:
+    with PeakMemory() as memory, tempfile.TemporaryDirectory(prefix="basket-lab-kernel-") as sockets:
         try:
             papermill.execute_notebook(
                 str(path),
@@ -52,6 +56,7 @@ def execute_notebook(path: Path, out_path: Path, parameters: Mapping[str, Any]) 
                 language="python",
                 progress_bar={"desc": path.stem, "leave": False, "file": sys.stderr},
                 cwd=str(path.parent),
+                config=Config({"KernelManager": {"transport": "ipc", "ip": str(Path(sockets) / "kernel")}}),
             )
         except PapermillExecutionError as exc:
             if exc.ename in INPUT_ERRORS:  # the notebook's own one-line message: file, column, problem
