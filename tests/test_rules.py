@@ -50,7 +50,7 @@ def test_engines_match_brute_force(engine, seed):
     baskets = random_baskets(seed)
     baskets[5] = []  # empty baskets are skipped and counted
     baskets[7] = ["i1", "i1", "i2"]  # a repeated item counts once
-    spark = SparkSettings("local[2]", "1g", "1g", 4) if engine == "spark" else None
+    spark = SparkSettings("local[2]", "1g", "1g", 4, 120) if engine == "spark" else None
     result = rules.frequent_itemsets(baskets, 0.05, engine=engine, min_count=1, spark=spark)
     n = sum(1 for b in baskets if b)
     expected = brute_force(baskets, int(np.ceil(0.05 * n)))

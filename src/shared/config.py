@@ -65,6 +65,8 @@ PARAMETERS: dict[str, Spec] = {
     "spark_master": Spec(str, "engine=spark: master URL (local[*], spark://host:7077, yarn, k8s://https://host:port)"),
     "spark_driver_memory": Spec(str, "engine=spark: driver memory (collects the cleaned lines), e.g. 4g"),
     "spark_executor_memory": Spec(str, "engine=spark: memory per executor on a cluster, e.g. 4g"),
+    "spark_executor_wait_s": Spec(int, "engine=spark, standalone master (spark://): seconds a session waits for its first executor "
+                                  "before it stops with an error", minimum=1),
     "spark_shuffle_partitions": Spec(int, "engine=spark: partitions after a shuffle (about 2-4 per core of the cluster)", minimum=1),
     "spark_als_cache": Spec(str, "engine=spark: folder where Spark's ALS fits are kept and reused (notebooks 03 and 05 use the "
                             "run folder's data/spark_als)", nullable=True),
