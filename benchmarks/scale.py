@@ -112,7 +112,7 @@ def dataset(scale: int) -> Path:
 
 
 def run_case(engine: str, step: str, source: Path, work: Path) -> dict:
-    from shared.pipeline import PeakMemory
+    from shared.runner.memory import PeakMemory
 
     with PeakMemory() as memory:
         started = time.perf_counter()
@@ -167,7 +167,7 @@ def main() -> None:
         return
     from shared import spark_session
 
-    local = spark_session.SparkSettings("local[2]", "8g", "4g", 8)
+    local = spark_session.SparkSettings("local[2]", "8g", "4g", 8, 120)
     engines = [e for e in args.engines if e != "spark" or spark_session.engine_ready(local)]
     if engines != args.engines:
         print("Spark cannot run here (no Java or pyspark): measuring pandas only")

@@ -35,7 +35,7 @@ from pathlib import Path
 import pandas as pd
 import psutil
 
-from shared.pipeline import PeakMemory
+from shared.runner.memory import PeakMemory
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "reports" / "benchmarks"
@@ -46,7 +46,7 @@ EXECUTOR = "CoarseGrainedExecutorBackend"
 
 
 class Sampler(PeakMemory):
-    """:class:`shared.pipeline.PeakMemory`'s polling thread, measuring more: the run's process tree split into
+    """:class:`shared.runner.memory.PeakMemory`'s polling thread, measuring more: the run's process tree split into
     Python and JVM, and the cluster's executors; keeps each group's peak per notebook."""
 
     def __init__(self, runner: psutil.Process, interval: float = 0.5) -> None:

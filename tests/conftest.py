@@ -53,9 +53,11 @@ def smoke_params() -> dict:
 
 @pytest.fixture(scope="session")
 def smoke_run(tmp_path_factory) -> Path:
-    """One end-to-end run of every notebook on the smoke profile (papermill + nbconvert + index)."""
+    """One end-to-end run of every notebook on the smoke profile (papermill + nbconvert + index); what it printed
+(stdout, then stderr) is kept beside it in ``smoke.log``."""
     out = tmp_path_factory.mktemp("runs") / "smoke"
     proc = run_cli("run", "--profile", "smoke", "--out", str(out))
+    (out.parent / "smoke.log").write_text(proc.stdout + proc.stderr)
     assert proc.returncode == 0, proc.stderr[-5000:]
     return out
 

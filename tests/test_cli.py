@@ -4,14 +4,24 @@ import json
 import pandas as pd
 import pytest
 
-from shared import config, pipeline
+from shared import config
+from shared.runner import notebooks, out_folder
 
 from .conftest import PAYLOAD_HEADER, run_cli, run_main
 
 
 @pytest.mark.slow
+def test_run_log_has_no_kernel_warnings(smoke_run):
+    """What the user sees: the runner's lines, not the kernel's ("running over TCP without encryption": the
+    kernels talk over IPC sockets)."""
+    log = (smoke_run.parent / "smoke.log").read_text()
+    assert "[1/5] 01_data_cleaning ..." in log and "done in" in log
+    assert "without encryption" not in log and "[IPKernelApp] WARNING" not in log
+
+
+@pytest.mark.slow
 def test_output_contract(smoke_run):
-    names = [p.stem for p in pipeline.notebook_paths()]
+    names = [p.stem for p in notebooks.notebook_paths()]
     for name in names:
         assert (smoke_run / f"{name}.ipynb").exists() and (smoke_run / f"{name}.html").exists()
     for f in ("index.html", "manifest.json", "ledger.csv", "data/lines.parquet", "data/catalogue.parquet",
@@ -101,7 +111,7 @@ def test_own_file_round_trip(shop_file_run):
 def test_bad_file_is_refused_before_any_notebook_and_keeps_previous_output(tmp_path):
     previous = tmp_path / "report"
     previous.mkdir()
-    pipeline.write_marker(previous)  # an earlier run of this tool: the only kind of folder --out may replace
+    out_folder.write_marker(previous)  # an earlier run of this tool: the only kind of folder --out may replace
     (previous / "index.html").write_text("earlier run")
     csv = tmp_path / "bad.csv"
     pd.DataFrame({"b": [1, 2], "i": ["x", "y"], "q": ["1", "lots"], "t": ["2020-01-01", "2020-01-02"]}).to_csv(csv, index=False)

@@ -3,7 +3,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from shared import cleaning, config, data, evaluate, mining, pipeline, report, split, tuning
+from shared import cleaning, config, data, evaluate, mining, report, split, tuning
+from shared.runner import preflight
 from shared.config import ParameterError
 
 
@@ -102,7 +103,7 @@ def test_unknown_metric_is_a_parameter_error(smoke_lines, smoke_params):
     with pytest.raises(ParameterError, match="unknown metric 'accuracy'"):
         evaluate.evaluate(*smoke_lines, {**smoke_params, "metrics": ["accuracy"]}, progress=False)
     with pytest.raises(ParameterError, match="parameter 'metrics'"):  # the runner checks names before any notebook
-        pipeline.check_names(config.load("smoke", overrides=["metrics=[recall, accuracy]"]))
+        preflight.check_names(config.load("smoke", overrides=["metrics=[recall, accuracy]"]))
 
 
 def test_personal_frequency_beats_popularity_on_repeat_buyers(smoke_lines, smoke_params):

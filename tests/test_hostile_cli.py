@@ -23,7 +23,8 @@ import pandas as pd
 import psutil
 import pytest
 
-from shared import config, pipeline
+from shared import config
+from shared.runner import out_folder, preflight, signals
 from shared.__main__ import main
 
 from .conftest import REPO, run_main
@@ -42,7 +43,7 @@ def one_error(proc: subprocess.CompletedProcess, code: int = 2) -> str:
 def no_traceback_of_ours(stderr: str) -> bool:
     """No traceback from the CLI. The notebook kernel shares stderr, and ipykernel may log one of its own
     while its sockets close after a failed or interrupted cell: that is not the CLI's error report."""
-    return not any(f"shared{os.sep}{name}" in stderr for name in ("__main__.py", "pipeline.py"))
+    return not any(f"shared{os.sep}{name}" in stderr for name in ("__main__.py", f"runner{os.sep}"))
 
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
@@ -122,24 +123,24 @@ def test_out_empty_proc_and_bad_paths_are_one_line(tmp_path):
 def test_check_out_protects_root_repository_and_accepts_run_folders(tmp_path):
     for place in (Path("/"), config.REPO_ROOT, config.REPO_ROOT / "notebooks", config.REPO_ROOT.parent):
         with pytest.raises(config.ParameterError):
-            pipeline.check_out(place)
-    assert pipeline.check_out(tmp_path / "new" / "run") == (tmp_path / "new" / "run").resolve()
+            out_folder.check_out(place)
+    assert out_folder.check_out(tmp_path / "new" / "run") == (tmp_path / "new" / "run").resolve()
     run = marked(tmp_path / "run")
-    assert pipeline.check_out(run) == run.resolve()
+    assert out_folder.check_out(run) == run.resolve()
     # a run folder from before the marker existed (reports/latest of older versions): manifest.json + index.html
     legacy = tmp_path / "latest"
     legacy.mkdir()
     (legacy / "manifest.json").write_text(json.dumps({"parameters": {}, "notebooks": []}))
     (legacy / "index.html").write_text("old run")
-    assert pipeline.check_out(legacy) == legacy.resolve()
+    assert out_folder.check_out(legacy) == legacy.resolve()
     # ... but not any web site with a manifest.json (a web app manifest) beside its index.html
     (legacy / "manifest.json").write_text(json.dumps({"name": "my app", "icons": []}))
     with pytest.raises(config.ParameterError, match="not a basket-lab run folder"):
-        pipeline.check_out(legacy)
+        out_folder.check_out(legacy)
     # a marker that is not ours does not count
     (run / MARKER).write_text("whatever")
     with pytest.raises(config.ParameterError):
-        pipeline.check_out(run)
+        out_folder.check_out(run)
 
 
 # --- 2. the lock ----------------------------------------------------------------------------------------------
@@ -163,14 +164,14 @@ def test_stale_lock_is_taken_over_and_released(tmp_path):
     dest = tmp_path / "report"
     lock = tmp_path / ".report.lock"
     lock.write_text(f"{dead_pid()}\n")
-    with pipeline.out_lock(dest):
+    with out_folder.out_lock(dest):
         assert lock.read_text().split() == [str(os.getpid())]
         with pytest.raises(config.ParameterError, match="another run"):  # held: a second taker is refused
             live = subprocess.Popen(["sleep", "120"])
             try:
                 other = tmp_path / "other"
                 (tmp_path / ".other.lock").write_text(f"{live.pid}\n")
-                with pipeline.out_lock(other):
+                with out_folder.out_lock(other):
                     pass
             finally:
                 live.kill()
@@ -196,10 +197,10 @@ def test_params_folder_missing_or_binary_file_exit_2(tmp_path):
 def test_relative_path_is_made_absolute_urls_are_not(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     params = {"source": "file", "path": "shop.csv"}
-    pipeline._resolve_path_parameter(params)
+    preflight._resolve_path_parameter(params)
     assert params["path"] == str(tmp_path / "shop.csv")
     params = {"source": "file", "path": "hdfs://cluster/shop.csv"}
-    pipeline._resolve_path_parameter(params)
+    preflight._resolve_path_parameter(params)
     assert params["path"] == "hdfs://cluster/shop.csv"
 
 
@@ -211,11 +212,11 @@ def test_failed_folder_is_replaced_only_if_the_tool_wrote_it(tmp_path):
     mine.mkdir()
     (mine / "notes.txt").write_text("mine")
     work = marked(tmp_path / ".report.partial-1", {"01_data_cleaning.ipynb": "{}"})
-    kept = pipeline._keep_failed(work, dest)
+    kept = out_folder.keep_failed(work, dest)
     assert kept != mine and kept.name.startswith("report.failed-") and (kept / "01_data_cleaning.ipynb").exists()
     assert snapshot(mine) == {"notes.txt": b"mine"}
     again = marked(tmp_path / ".report.partial-2", {"02_market_basket.ipynb": "{}"})
-    assert pipeline._keep_failed(again, dest) == kept  # the tool's own earlier failed run is replaced
+    assert out_folder.keep_failed(again, dest) == kept  # the tool's own earlier failed run is replaced
     assert (kept / "02_market_basket.ipynb").exists() and not (kept / "01_data_cleaning.ipynb").exists()
 
 
@@ -236,9 +237,9 @@ def test_relative_csv_from_the_callers_folder_replaces_an_old_run(shop_file_run)
 
 @pytest.mark.slow
 def test_bad_data_in_a_notebook_exits_2_and_keeps_what_is_not_ours(tmp_path, monkeypatch, capsys):
-    # the runner refuses this file before any notebook (pipeline.check_input); switched off here, the same bad
+    # the runner refuses this file before any notebook (preflight.check_input); switched off here, the same bad
     # column is found inside notebook 01, and the CLI must still say so in one line and exit 2
-    monkeypatch.setattr(pipeline, "check_input", lambda params: {})
+    monkeypatch.setattr(preflight, "check_input", lambda params: {})
     previous = marked(tmp_path / "report")
     theirs = tmp_path / "report.failed"  # not written by the tool: must survive the failed run
     theirs.mkdir()
@@ -311,10 +312,10 @@ def test_sigterm_during_the_folder_swap_waits_for_it(tmp_path):
             time.sleep(0.2)  # the handler has run by now
 
     with pytest.raises(KeyboardInterrupt):
-        with pipeline._interrupts_raise_once():
+        with signals.interrupts_raise_once():
             with pytest.MonkeyPatch.context() as mp:
                 mp.setattr(os, "rename", rename)
-                pipeline._replace_dir(work, dest)
+                out_folder.replace_dir(work, dest)
     assert (dest / "index.html").read_text() == "new run"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report"]
     assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL

@@ -4,7 +4,8 @@ import pandas as pd
 import pytest
 
 from shared import config, models
-from shared import mining, pipeline
+from shared import mining
+from shared.runner import preflight
 from shared.models import item_knn
 from shared.models.base import Interactions, recommend
 
@@ -92,7 +93,7 @@ def test_unknown_model_is_a_parameter_error():
     with pytest.raises(config.ParameterError, match="unknown model 'magic'"):
         models.build("magic", DEFAULTS)
     with pytest.raises(config.ParameterError, match="parameter 'models'"):  # the runner checks names first
-        pipeline.check_names(config.load("smoke", overrides=["models=[popularity, magic]"]))
+        preflight.check_names(config.load("smoke", overrides=["models=[popularity, magic]"]))
 
 
 def test_highest_lift_pairs_recover_planted_pairs():

@@ -5,9 +5,10 @@ import re
 import nbformat
 import pytest
 
-from shared import config, pipeline
+from shared import config
+from shared.runner import notebooks
 
-NOTEBOOKS = pipeline.notebook_paths()
+NOTEBOOKS = notebooks.notebook_paths()
 
 
 def test_the_chain_is_numbered_from_01():

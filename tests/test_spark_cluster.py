@@ -189,6 +189,55 @@ def test_csv_read_by_the_executors_gives_the_pandas_ledger(cluster, smoke_params
                                   check_dtype=False)
 
 
+def test_executors_that_fit_no_worker_are_refused_before_anything_runs(cluster, tmp_path):
+    """The default 4g executors on 2g workers: one line naming both and the parameter, before notebook 01
+    (Spark would wait for an executor forever), from ``run`` and ``check`` alike."""
+    out = tmp_path / "refused"
+    started = time.monotonic()
+    proc = cluster.run_cli(out, "spark_executor_memory=4g")
+    assert time.monotonic() - started < 60
+    lines = proc.stderr.strip().splitlines()
+    assert proc.returncode == 2 and len(lines) == 1 and lines[0].startswith("error: "), proc.stderr[-3000:]
+    assert "4g" in lines[0] and "2,048 MB free" in lines[0] and "-p spark_executor_memory=1g" in lines[0], lines[0]
+    assert not out.exists() and "01_data_cleaning" not in proc.stdout
+    args = cluster.cli(out, "spark_executor_memory=4g")[:-2]  # no --out
+    args[args.index("run")] = "check"
+    check = subprocess.run(args, cwd=REPO, env=cluster.env, capture_output=True, text=True, timeout=120)
+    assert check.returncode == 2 and check.stderr.strip() == lines[0], check.stderr[-3000:]
+
+
+def test_a_session_that_gets_no_executor_stops_after_the_wait(cluster, smoke_params, monkeypatch):
+    """Past the check (a session in a notebook checks only the runtime), an application whose executors fit no
+    worker stops after ``spark_executor_wait_s`` with one SparkUnavailable line, and leaves the cluster."""
+    params = {**smoke_params, **SPARK_PARAMS, "spark_master": cluster.url, "spark_executor_memory": "4g", "spark_executor_wait_s": 3}
+    monkeypatch.setenv("SPARK_LOCAL_IP", "127.0.0.1")
+    spark_session.stop()
+    started = time.monotonic()
+    try:
+        with pytest.raises(spark_session.SparkUnavailable, match=r"no executor started .* within 3 s .*'spark_executor_wait_s'"):
+            spark_session.session(SparkSettings.from_params(params))
+    finally:
+        spark_session.stop()
+    assert time.monotonic() - started < 60
+    deadline = time.monotonic() + 20
+    while basket_lab_apps(cluster.state(), "activeapps") and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not basket_lab_apps(cluster.state(), "activeapps")
+
+
+def test_capacity_check_reads_the_masters_workers():
+    settings = SparkSettings("spark://127.0.0.1:7077", "1g", "4g", 4, 120)
+    worker = {"state": "ALIVE", "cores": 1, "coresfree": 1, "memory": 2048, "memoryfree": 2048}
+    spark_session.check_capacity(settings, {"workers": [worker, dict(worker, memoryfree=4096, memory=4096)]})
+    with pytest.raises(spark_session.SparkUnavailable, match=r"4g \(4,096 MB\) fits no worker .* 2,048 MB free .*=1g"):
+        spark_session.check_capacity(settings, {"workers": [worker, dict(worker, state="DEAD", memoryfree=8192)]})
+    with pytest.raises(spark_session.SparkUnavailable, match="has a free core"):
+        spark_session.check_capacity(settings, {"workers": [dict(worker, coresfree=0, memoryfree=8192)]})
+    with pytest.raises(spark_session.SparkUnavailable, match="no worker alive"):
+        spark_session.check_capacity(settings, {"workers": []})
+    assert [spark_session.megabytes(v) for v in ("4g", "512m", "2048", "1t", "3GB", "3 g")] == [4096, 512, 2048, 2**20, 3072, None]
+
+
 @pytest.mark.slow
 def test_smoke_run_on_the_cluster_survives_a_lost_worker_and_matches_pandas(cluster, smoke_run, tmp_path):
     """The one Spark run of the chain in the test suite: the smoke profile on the cluster, with worker 2 killed

@@ -13,7 +13,7 @@ import traceback
 
 from . import config
 from .data import DataError
-from .pipeline import InputError, RunError, Terminated, check, run
+from .runner import InputError, RunError, Terminated, check, run
 from .spark_session import SparkUnavailable
 
 

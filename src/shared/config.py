@@ -65,6 +65,8 @@ PARAMETERS: dict[str, Spec] = {
     "spark_master": Spec(str, "engine=spark: master URL (local[*], spark://host:7077, yarn, k8s://https://host:port)"),
     "spark_driver_memory": Spec(str, "engine=spark: driver memory (collects the cleaned lines), e.g. 4g"),
     "spark_executor_memory": Spec(str, "engine=spark: memory per executor on a cluster, e.g. 4g"),
+    "spark_executor_wait_s": Spec(int, "engine=spark, standalone master (spark://): seconds a session waits for its first executor "
+                                  "before it stops with an error", minimum=1),
     "spark_shuffle_partitions": Spec(int, "engine=spark: partitions after a shuffle (about 2-4 per core of the cluster)", minimum=1),
     "spark_als_cache": Spec(str, "engine=spark: folder where Spark's ALS fits are kept and reused (notebooks 03 and 05 use the "
                             "run folder's data/spark_als)", nullable=True),
@@ -208,7 +210,7 @@ def _check_lists(values: dict[str, Any]) -> None:
         ks = values["k_values"]
         if not ks or not all(isinstance(k, int) and not isinstance(k, bool) and k > 0 for k in ks):
             raise ParameterError(f"parameter 'k_values': expected a non-empty list of positive integers, got {ks!r}")
-    for name in ("models", "metrics"):  # the names themselves are checked by the runner (shared.pipeline)
+    for name in ("models", "metrics"):  # the names themselves are checked by the runner (shared.runner.preflight)
         if name in values and not all(isinstance(m, str) for m in values[name]):
             raise ParameterError(f"parameter '{name}': expected a list of names, got {values[name]!r}")
 

@@ -6,18 +6,23 @@ twins (``data.spark_sources``, ``cleaning.spark_steps``, ``mining.spark_fpgrowth
 laptop (``spark_master: local[*]``) and on a cluster (``spark://host:7077``, ``yarn``,
 ``k8s://https://host:port``).
 
-Before anything starts, :func:`check` turns a missing pyspark, a missing or too old Java, or an unreachable
-master into one :class:`SparkUnavailable` line instead of a JVM stack dump.
+Before anything starts, :func:`check` turns a missing pyspark, a missing or too old Java, an unreachable
+master, or a standalone cluster with no worker that can host one executor into one :class:`SparkUnavailable`
+line instead of a JVM stack dump or an application that waits for executors forever; a session on a standalone
+master that still gets no executor within ``spark_executor_wait_s`` stops with that line too.
 """
 from __future__ import annotations
 
 import logging
 import os
+import json
 import re
 import shutil
 import socket
 import subprocess
 import tempfile
+import time
+import urllib.request
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +35,12 @@ import pyarrow as pa
 MIN_JAVA = 17
 LOG_CONFIG = Path(__file__).parent / "templates" / "spark" / "log4j2.properties"
 _LOCAL = re.compile(r"^local(\[(\*|\d+)(,\d+)?\])?$|^local-cluster\[\d+,\d+,\d+\]$")
+#: Spark's size suffixes (JavaUtils.byteStringAsMb); a number alone is MiB, as for spark.executor.memory
+_SIZE = re.compile(r"^\s*(\d+)(b|k|kb|m|mb|g|gb|t|tb|p|pb)?\s*$", re.IGNORECASE)
+_MB_PER_UNIT = {"b": 2**-20, "k": 2**-10, "m": 1, "g": 2**10, "t": 2**20, "p": 2**30}
+#: The standalone master's web UI (its JSON status at /json/): scripts/spark-cluster puts it on the port after
+#: the master's, Spark's own default is 8080
+_WEBUI_DEFAULT = 8080
 
 
 class SparkUnavailable(RuntimeError):
@@ -44,11 +55,12 @@ class SparkSettings:
     driver_memory: str
     executor_memory: str
     shuffle_partitions: int
+    executor_wait_s: int
 
     @classmethod
     def from_params(cls, params: Mapping[str, Any]) -> "SparkSettings":
         return cls(params["spark_master"], params["spark_driver_memory"], params["spark_executor_memory"],
-                   params["spark_shuffle_partitions"])
+                   params["spark_shuffle_partitions"], params["spark_executor_wait_s"])
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -106,8 +118,62 @@ def check_master(master: str, timeout: float = 3.0) -> None:
     raise SparkUnavailable(f"parameter 'spark_master': cannot reach the Spark master {master} ({'; '.join(errors)})")
 
 
-def check(settings: SparkSettings) -> None:
-    """Everything ``engine: spark`` needs, checked in a second: pyspark, Java >= 17, a reachable master."""
+def megabytes(size: str) -> int | None:
+    """A Spark memory size (``4g``, ``512m``, ``2048``: MiB) in MiB, or None when Spark's syntax does not read it."""
+    found = _SIZE.match(size)
+    if not found:
+        return None
+    return int(int(found.group(1)) * _MB_PER_UNIT[(found.group(2) or "m")[0].lower()])
+
+
+def standalone_status(master: str, timeout: float = 3.0) -> dict | None:
+    """The JSON status of the standalone master ``spark://host:port`` (workers, their free cores and memory),
+    read from its web UI: on the next port (scripts/spark-cluster) or Spark's default 8080. Only the status of
+    the ALIVE master on that very port counts (not a standby, not another cluster's); None when none answers."""
+    for host in master[len("spark://"):].split(","):
+        name, _, port = host.rpartition(":")
+        if not name or not port.isdigit():
+            continue
+        for webui in dict.fromkeys((int(port) + 1, _WEBUI_DEFAULT)):
+            try:
+                with urllib.request.urlopen(f"http://{name}:{webui}/json/", timeout=timeout) as response:
+                    state = json.load(response)
+            except (OSError, ValueError):
+                continue
+            if (isinstance(state, dict) and state.get("status") == "ALIVE" and isinstance(state.get("workers"), list)
+                    and str(state.get("url", "")).rsplit(":", 1)[-1] == port):
+                return state
+    return None
+
+
+def check_capacity(settings: SparkSettings, state: Mapping[str, Any]) -> None:
+    """Refuse executors that no ALIVE worker of a standalone master (``state``: its JSON status) can host
+    now: the application would wait for them forever. One executor needs ``executor_memory`` and a core."""
+    wanted = megabytes(settings.executor_memory)
+    if wanted is None:  # Spark says what it cannot read
+        return
+    alive = [w for w in state["workers"] if isinstance(w, dict) and w.get("state") == "ALIVE"]
+    if not alive:
+        raise SparkUnavailable(f"the Spark master {settings.master} has no worker alive: no executor can start there "
+                               "(start the workers, or use another spark_master)")
+    with_core = [w for w in alive if int(w.get("coresfree", 0)) >= 1]
+    if not with_core:
+        raise SparkUnavailable(f"no worker of {settings.master} has a free core ({len(alive)} alive, their cores held by other "
+                               "applications): no executor can start there now; wait for them to finish, or use another spark_master")
+    largest = max(with_core, key=lambda w: int(w.get("memoryfree", 0)))
+    free = int(largest.get("memoryfree", 0))
+    if free < wanted:
+        half = free // 2
+        example = f"{half // 1024}g" if half >= 1024 else f"{max(half, 1)}m"
+        raise SparkUnavailable(
+            f"parameter 'spark_executor_memory': an executor of {settings.executor_memory} ({wanted:,} MB) fits no worker of "
+            f"{settings.master}: the largest has {free:,} MB free ({int(largest.get('memory', free)):,} MB in all); "
+            f"give executors less, e.g. -p spark_executor_memory={example}"
+        )
+
+
+def check_runtime(settings: SparkSettings) -> None:
+    """What any Spark session needs, checked in a second: pyspark, Java >= 17, a reachable master."""
     try:
         import pyspark  # noqa: F401
     except ImportError:
@@ -127,6 +193,36 @@ def check(settings: SparkSettings) -> None:
     check_master(settings.master)
 
 
+def check(settings: SparkSettings) -> None:
+    """Everything ``engine: spark`` needs, before a run: :func:`check_runtime`, and on a standalone master
+    (``spark://``) a worker with room for one executor now (when the master's status can be read). A session
+    started later (each notebook's) checks only the runtime and waits for its executors (:func:`wait_for_executors`):
+    the application of the notebook before may still hold the workers for a moment."""
+    check_runtime(settings)
+    if settings.master.startswith("spark://"):
+        state = standalone_status(settings.master)
+        if state is not None:
+            check_capacity(settings, state)
+
+
+def wait_for_executors(spark, settings: SparkSettings, poll: float = 0.5) -> None:
+    """On a standalone master, wait until an executor registered (the driver alone cannot run a task); after
+    ``executor_wait_s`` seconds without one, stop the session and raise :class:`SparkUnavailable`."""
+    context = spark.sparkContext
+    if context.getConf().get("spark.dynamicAllocation.enabled", "false").lower() == "true":
+        return  # executors start with the first job
+    deadline = time.monotonic() + settings.executor_wait_s
+    while context._jsc.sc().getExecutorMemoryStatus().size() < 2:  # the driver counts as one
+        if time.monotonic() > deadline:
+            stop()
+            raise SparkUnavailable(
+                f"no executor started on {settings.master} within {settings.executor_wait_s} s (parameter 'spark_executor_wait_s'): "
+                f"no worker has room for an executor of {settings.executor_memory} and a core, or other applications "
+                "hold them; lower spark_executor_memory, or wait longer"
+            )
+        time.sleep(poll)
+
+
 _SESSION = None
 
 
@@ -135,7 +231,7 @@ def session(settings: SparkSettings):
     global _SESSION
     if _SESSION is not None and _SESSION.sparkContext._jsc is not None:
         return _SESSION
-    check(settings)
+    check_runtime(settings)
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas", category=FutureWarning)
     from pyspark.sql import SparkSession
 
@@ -162,6 +258,8 @@ def session(settings: SparkSettings):
         # this must be shared storage: set it with sparkContext.setCheckpointDir)
         _SESSION.sparkContext.setCheckpointDir(tempfile.mkdtemp(prefix="basket-lab-spark-"))
     logging.getLogger("DataFrameQueryContextLogger").setLevel(logging.CRITICAL)  # errors reach us as exceptions
+    if master.startswith("spark://"):
+        wait_for_executors(_SESSION, settings)
     return _SESSION
 
 
