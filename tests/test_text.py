@@ -12,7 +12,7 @@ from scipy import sparse
 from shared import text
 from shared.models.base import Interactions, recommend
 from shared.models.text_knn import TextKNN
-from shared.substitutes import substitutes_and_complements
+from shared.mining.substitutes import substitutes_and_complements
 
 
 def _no_network(monkeypatch):
