@@ -148,3 +148,27 @@ def test_index_lists_failed_models(tmp_path):
     page = report.write_index(tmp_path, {"parameters": {"profile": "smoke"}}, []).read_text()
     assert "broken failed on next_basket: RuntimeError: out of cheese" in page
     assert 'id="best-per-task"' in page and "popularity" in page
+
+
+def test_tune_and_evaluate_is_the_sweeps_then_the_test_evaluation(smoke_lines, smoke_params):
+    """Notebook 05's one call: each grid of a model the run evaluates is swept on validation (the same table
+    and choice as the sweep alone), the choice is in force for the test evaluation (the same leaderboard as a
+    plain evaluate with it), and models that cannot run are left out with their reason."""
+    lines, catalogue = smoke_lines
+    lines = lines.assign(customer_id=lines["basket_id"])  # every basket its own customer: no sequences, no next_basket
+    grid = {"knn_weighting": ["cosine", "lift"]}
+    params = {**smoke_params, "models": ["popularity", "item_knn", "text_knn", "sasrec"], "text_embeddings": None,
+              "validation_grids": {"item_knn": grid, "text_knn": {"text_knn_decay": [0.5, 0.9]}, "repeat": {"repeat_decay": [0.9]}}}
+    judged = tuning.tune_and_evaluate(lines, catalogue, params, has_customer=False, k=10, progress=False)
+    assert params["models"] == ["popularity", "item_knn", "text_knn", "sasrec"]  # the caller's parameters unchanged
+    assert list(judged.sweeps) == ["item_knn"]  # text_knn has no text vectors, repeat is not in the run
+    assert judged.missing == ["text_knn"] and sorted(judged.not_applicable) == ["next_basket", "sasrec"]
+    assert "no customer column" in judged.not_applicable["sasrec"]
+    assert judged.result.models == ["popularity", "item_knn"] and judged.params["models"] == ["popularity", "item_knn"]
+    table, best = tuning.validation_sweep(lines, catalogue, params, "item_knn", grid, progress=False)
+    pd.testing.assert_frame_equal(judged.sweeps["item_knn"].drop(columns="seconds"), table.drop(columns="seconds"))
+    assert judged.tuned_here == best and judged.params["knn_weighting"] == best["knn_weighting"]
+    plain = evaluate.evaluate(lines, catalogue, {**params, **best, "models": ["popularity", "item_knn"]}, progress=False)
+    pd.testing.assert_frame_equal(judged.result.leaderboard, plain.leaderboard)
+    pd.testing.assert_frame_equal(judged.tests, evaluate.paired_tests(plain, "ndcg", 10, params["bootstrap_samples"], params["seed"]))
+    pd.testing.assert_frame_equal(judged.new_tests, evaluate.paired_tests(plain, "ndcg_new", 10, params["bootstrap_samples"], params["seed"]))

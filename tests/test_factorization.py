@@ -76,6 +76,65 @@ def test_new_customers_are_served_and_cold_items_fall_back(shop):
         assert row[model.cold].max() < row[~model.cold].min()
 
 
+def planted_shop():
+    """Six items with known popularity (baskets holding each: a 9, b 7, c 5, d 4, e 3, f 2; no two tie) and
+    two planted pairs, a+b and c+d; item IDs in reverse popularity order, so ID order is not popularity."""
+    baskets = [("ab", 6), ("a", 3), ("b", 1), ("cd", 4), ("c", 1), ("e", 3), ("f", 2)]
+    names = {x: f"item{9 - i}" for i, x in enumerate("abcdef")}  # a -> item9 ... f -> item4
+    expanded = [items for items, times in baskets for _ in range(times)]
+    rows = [(f"k{n}", f"u{n % 7}", names[x]) for n, items in enumerate(expanded) for x in items]
+    lines = pd.DataFrame(rows, columns=["basket_id", "customer_id", "item_id"])
+    item_ids = np.sort(lines["item_id"].unique())
+    return Interactions.from_lines(lines, item_ids), names
+
+
+def test_als_serves_a_query_without_history_by_popularity():
+    """A zero user vector ties every item; ALS must fall back to popularity (the popularity model's exact
+    top-k), not to item ID order, and leave queries with a history unchanged."""
+    train, names = planted_shop()
+    index = {x: list(train.item_ids).index(names[x]) for x in names}
+    counts = train.item_basket_counts
+    assert [counts[index[x]] for x in "abcdef"] == [9, 7, 5, 4, 3, 2]
+    none = np.zeros(0, int)
+    popular = recommend(build("popularity", small()).fit(train), [none], [none], k=6)[0]
+    assert popular.tolist() == [index[x] for x in "abcdef"]
+    model = build("als", small(als_factors=4, mf_min_item_count=1, als_iterations=10)).fit(train)
+    with_history = ([np.array([index["a"]]), np.array([index["c"], index["e"]])], [none, np.array([index["d"]])])
+    before = model.score(*with_history)
+    # batches mixing empty and non-empty queries: the empty ones get popularity, the others their own scores
+    scores = model.score([none, with_history[0][0], none, with_history[0][1]], [none, none, none, with_history[1][1]])
+    np.testing.assert_array_equal(scores[[1, 3]], before)
+    for row in (0, 2):
+        assert np.argsort(-scores[row], kind="stable").tolist() == popular.tolist()
+    recs = recommend(model, [none, none], [none, none], k=3)
+    assert recs.tolist() == [popular[:3].tolist()] * 2
+    # a history of cold items only folds in nothing either: popularity too
+    cold = build("als", small(als_factors=4, mf_min_item_count=3, als_iterations=10)).fit(train)
+    assert cold.cold[index["f"]] and not cold.cold[index["e"]]
+    assert recommend(cold, [np.array([index["f"]])], [none], k=6)[0].tolist() == popular.tolist()
+
+
+def test_spark_als_serves_a_query_without_history_by_popularity(monkeypatch):
+    """The same fallback for Spark's ALS (it shares the scoring; Spark's fit replaced by fixed factors)."""
+    from shared.models.factorization import spark_als
+    from shared.spark_session import SparkSettings
+
+    train, names = planted_shop()
+    index = {x: list(train.item_ids).index(names[x]) for x in names}
+    factors = np.random.default_rng(1).normal(size=(train.n_items, 4)).astype(np.float32)
+    monkeypatch.setattr(spark_als, "als_item_factors", lambda user_items, spark, **settings: factors)
+    monkeypatch.setattr(spark_als, "session", lambda settings: None)
+    monkeypatch.setattr(spark_als, "blas_backends", lambda spark: {})
+    settings = SparkSettings.from_params({**config.load("smoke"), "engine": "spark"})
+    model = spark_als.SparkALS(spark=settings, factors=4, regularization=0.05, alpha=0.1, iterations=3, min_item_count=1).fit(train)
+    none = np.zeros(0, int)
+    popular = [index[x] for x in "abcdef"]
+    assert recommend(model, [none], [none], k=6)[0].tolist() == popular
+    history = [np.array([index["c"]])]
+    users = spark_als.als_fold_in(model._query_matrix(history, [none]), factors, model.spark_regularization, model.alpha)
+    np.testing.assert_allclose(model.score(history + [none], [none, none])[0], (users @ factors.T)[0], rtol=1e-6)
+
+
 def test_bad_settings_name_the_parameter(shop):
     _, train = shop
     with pytest.raises(ParameterError, match="als_factors"):

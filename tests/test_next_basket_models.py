@@ -42,6 +42,42 @@ def test_basket_positions_count_baskets_back_from_the_newest():
     assert ago[rows == 2].tolist() == [1, 1, 0] and n[rows == 2].tolist() == [2, 2, 2]
 
 
+def test_basket_positions_with_empty_histories_first_between_and_last():
+    """Customers first seen in the target weeks have empty histories; one last in a batch used to read past the
+    end of the lines (issue 20: IndexError in np.add.at / running[starts])."""
+    none = np.zeros(0, np.int64)
+    # the issue's own case: baskets [1 2] [3], then an empty history last
+    rows, items, ago, n = basket_positions([np.array([1, 2, 3]), none], [np.array([1]), none])
+    assert rows.tolist() == [0, 0, 0] and items.tolist() == [1, 2, 3]
+    assert ago.tolist() == [1, 0, 0] and n.tolist() == [2, 2, 2]
+    # empty histories first, between and last; baskets by hand:
+    #   row 1: [a] [b c]      -> ago 1, 0, 0      (2 baskets)
+    #   row 3: [d] [e] [a b]  -> ago 2, 1, 0, 0   (3 baskets)
+    #   row 5: [c]            -> ago 0            (1 basket)
+    h1, b1 = history("a", "bc")
+    h3, b3 = history("d", "e", "ab")
+    h5, b5 = history("c")
+    rows, items, ago, n = basket_positions([none, h1, none, h3, none, h5, none], [none, b1, none, b3, none, b5, none])
+    assert rows.tolist() == [1, 1, 1, 3, 3, 3, 3, 5]
+    assert ITEMS[items].tolist() == ["a", "b", "c", "d", "e", "a", "b", "c"]
+    assert ago.tolist() == [1, 0, 0, 2, 1, 0, 0, 0]
+    assert n.tolist() == [2, 2, 2, 3, 3, 3, 3, 1]
+    # only empty histories: nothing at all
+    assert all(len(x) == 0 for x in basket_positions([none, none], [none, none]))
+
+
+def test_next_basket_models_score_a_batch_ending_in_an_empty_history():
+    train = interactions([("u", 1, "ab"), ("u", 2, "a"), ("v", 1, "ac"), ("v", 2, "c"), ("w", 3, "a")])
+    none = np.zeros(0, np.int64)
+    h, b = history("ab", "a")
+    for model in (TimeAwareRepeat(decay=0.9).fit(train), TIFUKNN(k=1, groups=2).fit(train)):
+        scores = model.score([h, none], [none, none], breaks=[b, none])
+        alone = model.score([h], [none], breaks=[b])
+        assert scores[0] == pytest.approx(alone[0])  # the empty history changes nothing for the others
+        # the customer without history gets popularity: a (4 baskets), c (2), b (1)
+        assert ITEMS[np.argsort(-scores[1], kind="stable")[:3]].tolist() == ["a", "c", "b"]
+
+
 def test_tifu_user_vector_by_hand():
     h, b = history(*FIVE)
     v = user_vectors([h], [b], len(ITEMS), m=2, within_decay=0.9, group_decay=0.7).toarray()[0]

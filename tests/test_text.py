@@ -12,7 +12,7 @@ from scipy import sparse
 from shared import text
 from shared.models.base import Interactions, recommend
 from shared.models.text_knn import TextKNN
-from shared.substitutes import substitutes_and_complements
+from shared.mining.substitutes import substitutes_and_complements
 
 
 def _no_network(monkeypatch):
@@ -151,9 +151,9 @@ def test_text_knn_checks_its_arguments():
         TextKNN(np.zeros((2, 4)), ["a", "b"], decay=0)
 
 
-def test_substitutes_and_complements_on_a_planted_shop():
-    # items: 0 cola A, 1 cola B (same text, bought instead of each other), 2 chips, 3 salsa (bought together),
-    # 4 milk (everywhere), 5 bread
+def planted_associations():
+    """Items: 0 cola A, 1 cola B (same text, bought instead of each other: together in about 1.5% of baskets,
+    a quarter of chance), 2 chips, 3 salsa (bought together), 4 milk (everywhere), 5 bread; 2,000 baskets."""
     ids = np.array(["colaA", "colaB", "chips", "salsa", "milk", "bread"])
     emb = np.zeros((6, 4), dtype=np.float32)
     emb[[0, 1], 0] = 1.0
@@ -166,6 +166,8 @@ def test_substitutes_and_complements_on_a_planted_shop():
     for basket in range(2000):
         items = {4} if rng.random() < 0.5 else set()
         items.add(0 if basket % 2 else 1) if rng.random() < 0.4 else None
+        if basket % 50 == 0:  # no random draw: the stream, and so every other pair, stays as it was
+            items |= {0, 1}
         if rng.random() < 0.15:
             items |= {2, 3}
         if rng.random() < 0.3:
@@ -180,15 +182,40 @@ def test_substitutes_and_complements_on_a_planted_shop():
     pairs = pd.DataFrame({"item_a": ["chips", "milk"], "item_b": ["salsa", "bread"],
                           "count": [both[2, 3], both[4, 5]],
                           "lift": [both[2, 3] * 2000 / (counts[2] * counts[3]), both[4, 5] * 2000 / (counts[4] * counts[5])]})
+    return ids, emb, catalogue, baskets, both, pairs
+
+
+def test_substitutes_and_complements_on_a_planted_shop():
+    ids, emb, catalogue, baskets, both, pairs = planted_associations()
+    assert 10 <= both[0, 1] < 0.5 * (both[0, 0] * both[1, 1] / 2000)  # the colas: above the floor, far below chance
     result = substitutes_and_complements(pairs, ids, emb, catalogue, baskets, min_item_baskets=50, neighbours=3)
     subs, comps = result.substitutes, result.complements
     assert list(subs.columns) == ["item_a", "name_a", "item_b", "name_b", "similarity", "lift", "count", "expected",
                                   "p_value", "source"]
     assert subs.iloc[0][["item_a", "item_b"]].tolist() == ["colaA", "colaB"]
-    assert subs.iloc[0]["count"] == 0 and subs.iloc[0]["source"] == "text neighbours"
+    assert subs.iloc[0]["count"] == both[0, 1] and subs.iloc[0]["source"] == "text neighbours"
     assert len(subs) == 1
     assert comps.iloc[0][["name_a", "name_b"]].tolist() == ["Chips", "Salsa"] and comps.iloc[0]["lift"] > 3
     assert not ((comps["item_a"] == "milk") & (comps["item_b"] == "bread")).any()  # independent: lift about 1
     # without baskets, only the table's pairs are judged (no counts to test substitutes against)
     only = substitutes_and_complements(pairs, ids, emb, catalogue)
     assert only.substitutes.empty and only.complements.iloc[0]["item_a"] == "chips"
+
+
+def test_substitutes_and_complements_show_no_pair_under_min_count():
+    """min_count is the privacy floor: a pair shared by fewer baskets is in no table (substitutes, complements,
+    candidates), whether its count comes from the basket matrix or from the pair table."""
+    ids, emb, catalogue, baskets, both, pairs = planted_associations()
+    # shared baskets: colas 40 (every 50th basket, by construction); chips + salsa 296 and milk + bread 320 (counted)
+    assert (both[0, 1], both[2, 3], both[4, 5]) == (40, 296, 320)
+    low = substitutes_and_complements(pairs, ids, emb, catalogue, baskets, min_item_baskets=50, neighbours=3, min_count=40)
+    assert low.substitutes[["item_a", "item_b", "count"]].values.tolist() == [["colaA", "colaB", 40]]
+    high = substitutes_and_complements(pairs, ids, emb, catalogue, baskets, min_item_baskets=50, neighbours=3, min_count=41)
+    assert high.substitutes.empty and high.complements["item_a"].tolist() == ["chips"]
+    assert sorted(high.candidates["item_a"]) == ["chips", "milk"]  # the colas are in no table, candidates included
+    # counts from the pair table alone (no baskets): a floor of 297 keeps milk + bread only
+    only = substitutes_and_complements(pairs, ids, emb, catalogue, min_count=297)
+    assert only.candidates["item_a"].tolist() == ["milk"] and only.complements.empty
+    for result, floor in ((low, 40), (high, 41), (only, 297)):
+        for table in result:
+            assert (table["count"] >= floor).all()

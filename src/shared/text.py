@@ -363,33 +363,9 @@ def item_embeddings(
     return vectors, info
 
 
-def nearest_items(embeddings: np.ndarray, k: int = 10, candidates: np.ndarray | None = None,
-                  batch: int = 2048) -> tuple[np.ndarray, np.ndarray]:
-    """The ``k`` most similar rows (cosine; rows are unit or zero) of each row among ``candidates`` (default
-    all), itself excluded: (indices, similarities), each rows x k, most similar first."""
-    emb = np.asarray(embeddings, dtype=np.float32)
-    pool = np.arange(len(emb)) if candidates is None else np.asarray(candidates)
-    k = min(k, max(len(pool) - 1, 0))
-    idx = np.zeros((len(emb), k), dtype=np.int64)
-    sim = np.zeros((len(emb), k), dtype=np.float32)
-    if k == 0:
-        return idx, sim
-    pool_emb = emb[pool]
-    for start in range(0, len(emb), batch):
-        stop = min(start + batch, len(emb))
-        s = emb[start:stop] @ pool_emb.T
-        s[pool[None, :] == np.arange(start, stop)[:, None]] = -np.inf
-        top = np.argpartition(-s, k - 1, axis=1)[:, :k]
-        top_s = np.take_along_axis(s, top, axis=1)
-        order = np.argsort(-top_s, axis=1, kind="stable")
-        idx[start:stop] = pool[np.take_along_axis(top, order, axis=1)]
-        sim[start:stop] = np.take_along_axis(top_s, order, axis=1)
-    return idx, sim
-
-
 __all__ = [
     "MODEL_NAME", "TEXT_COLUMNS", "DEFAULT_COLUMNS", "ABBREVIATIONS", "NoItemText", "TextModelError", "TextEncoder", "describe_items", "text_columns",
-    "load_encoder", "item_embeddings", "nearest_items", "weights_sha256", "model_path", "package_version",
+    "load_encoder", "item_embeddings", "weights_sha256", "model_path", "package_version",
 ]
 
 

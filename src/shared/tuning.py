@@ -3,19 +3,22 @@
 :func:`validation_sweep` fits a model on the train weeks with every setting of a grid, scores it on the
 validation queries with :func:`shared.evaluate.evaluate` (the same tasks, metric and full-catalogue ranking
 as the final evaluation), and picks the setting with the best mean ``metric@k`` over the tasks. The test
-weeks are never read while choosing.
+weeks are never read while choosing. :func:`tune_and_evaluate` is notebook 05: every model of the run tuned
+that way, then all of them judged on the test weeks.
 """
 from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .evaluate import evaluate
+from . import models
+from .evaluate import Evaluation, evaluate, inapplicable_models, paired_tests
 
 
 def validation_sweep(
@@ -49,3 +52,45 @@ def validation_sweep(
     best = mean.idxmax()
     best = dict(zip(keys, best if isinstance(best, tuple) else (best,)))
     return table, {k: v.item() if isinstance(v, np.generic) else v for k, v in best.items()}
+
+
+@dataclass
+class Judged:
+    """What notebook 05 shows: the test-weeks evaluation and how its models were chosen."""
+
+    result: Evaluation
+    params: dict[str, Any]  # the run's parameters with every setting tuned here, ``models`` the ones evaluated
+    sweeps: dict[str, pd.DataFrame]  # model -> its validation sweep table
+    tuned_here: dict[str, Any]  # the settings chosen by those sweeps
+    not_applicable: dict[str, str]  # model or task -> why the data cannot pose it
+    missing: list[str]  # models not evaluated because what they need is missing (item text vectors)
+    tests: pd.DataFrame  # paired tests on NDCG@k
+    new_tests: pd.DataFrame  # paired tests on NDCG@k over the items new to the customer
+
+
+def tune_and_evaluate(lines: pd.DataFrame, catalogue: pd.DataFrame | None, params: Mapping[str, Any],
+                      has_customer: bool = True, k: int = 10, progress: bool = True) -> Judged:
+    """Tune every model of ``params['validation_grids']`` that the run evaluates by :func:`validation_sweep`,
+    one after the other in the grids' order (a combined model sees its parts' tuned settings), then evaluate
+    every model of ``params['models']`` on the test weeks with paired tests on NDCG@``k``.
+
+    Models the data cannot pose (sequence models without customers of two or more baskets) and models whose
+    inputs are missing (:func:`shared.models.available`) are left out, each with its reason. ``params`` is
+    not changed; the settings in force are ``Judged.params``."""
+    params = dict(params)
+    not_applicable = inapplicable_models(lines, params["models"], has_customer)
+    params["models"] = [m for m in params["models"] if m not in not_applicable]
+    sweeps: dict[str, pd.DataFrame] = {}
+    tuned_here: dict[str, Any] = {}
+    for name, grid in params["validation_grids"].items():
+        if name in params["models"] and models.available(name, params):
+            sweeps[name], best = validation_sweep(lines, catalogue, params, name, grid, progress=progress)
+            params.update(best)
+            tuned_here.update(best)
+    missing = [m for m in params["models"] if not models.available(m, params)]
+    params["models"] = [m for m in params["models"] if m not in missing]
+    result = evaluate(lines, catalogue, params, progress=progress)
+    not_applicable.update(result.not_applicable)
+    tests = paired_tests(result, "ndcg", k, params["bootstrap_samples"], params["seed"])
+    new_tests = paired_tests(result, "ndcg_new", k, params["bootstrap_samples"], params["seed"])
+    return Judged(result, params, sweeps, tuned_here, not_applicable, missing, tests, new_tests)

@@ -13,10 +13,14 @@ Two public functions (a contract: benchmarks and outside checks call them):
 
 Engines, all giving identical itemsets and counts:
 
-- ``fim`` (default): Christian Borgelt's FP-growth in C (PyPI ``pyfim``, MIT licence);
+- ``fim`` (default): Christian Borgelt's FP-growth in C (PyPI ``pyfim``, MIT licence), in :mod:`.pandas_engines`;
 - ``mlxtend_fpgrowth``, ``mlxtend_hmine``, ``mlxtend_apriori`` (``low_memory=True``): mlxtend on a sparse
-  basket matrix of the *frequent items only*, so memory follows the frequent items, not the catalogue;
+  basket matrix of the *frequent items only*, so memory follows the frequent items, not the catalogue
+  (:mod:`.pandas_engines`);
 - ``spark``: ``pyspark.ml.fpm.FPGrowth`` (:mod:`.spark_fpgrowth`), chosen by the run's ``engine: spark``.
+
+This module is the shared part and the dispatcher (thresholds, the explosion guard, rules and their
+statistics); the engines sit beside it.
 
 An itemset is frequent when its basket count is at least ``max(ceil(min_support * n_baskets), min_count)``;
 ``min_count`` (default 10) is a privacy floor: nothing rarer is ever returned. Empty baskets are skipped and
@@ -43,7 +47,8 @@ import pandas as pd
 from scipy import sparse, stats
 
 from ..spark_session import SparkSettings
-from . import spark_fpgrowth
+from . import pandas_engines, spark_fpgrowth
+from .pandas_engines import SENTINEL
 
 ENGINES = ("fim", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori", "spark")
 RULE_COLUMNS = [
@@ -137,9 +142,6 @@ def baskets_of(lines: pd.DataFrame, column: str = "item_id") -> list[list[Any]]:
     return [items[a:b] for a, b in zip(cuts[:-1], cuts[1:])]
 
 
-_SENTINEL = ("__basket_lab_sentinel__",)
-
-
 def frequent_itemsets(
     baskets: Iterable[Iterable[Any]],
     min_support: float,
@@ -178,11 +180,12 @@ def frequent_itemsets(
         threshold = count_threshold(min_support, n, min_count)
         _guard(tracts, threshold, n, max_len, max_itemsets, min_support, seed)
         if engine == "fim":
-            found = _mine_fim(tracts, threshold, max_len)
+            found = pandas_engines.mine_fim(tracts, threshold, max_len)
         elif engine == "spark":
             found = spark_fpgrowth.frequent_itemsets(tracts, n, threshold, max_len, _spark_settings(spark))
         else:
-            found = _mine_mlxtend(BasketMatrix(tracts), threshold, max_len, engine.split("_", 1)[1])
+            data = BasketMatrix(tracts)
+            found = pandas_engines.mine_mlxtend(data.matrix, data.labels, threshold, max_len, engine.split("_", 1)[1])
     if len(found) > max_itemsets:
         counts = sorted((c for _, c in found), reverse=True)
         raise TooManyItemsets(_too_many_message(len(found), max_itemsets, min_support, (counts[max_itemsets - 1] + 1) / n))
@@ -233,7 +236,7 @@ def _spectrum(tracts: list, threshold: int, max_len: int | None, stop_above: flo
 
     total, size = 0, 1
     while max_len is None or size <= max_len:
-        spectrum = fim.fpgrowth(tracts + [_SENTINEL], supp=-threshold, zmin=size, zmax=size, report="#")
+        spectrum = fim.fpgrowth(tracts + [SENTINEL], supp=-threshold, zmin=size, zmax=size, report="#")
         level = int(sum(spectrum.values())) if spectrum else 0
         if level == 0:
             break
@@ -273,38 +276,6 @@ def _guard_sample(sample: list, scale: float, threshold: int, n: int, max_len: i
         if support >= 1 or _spectrum(sample, max(1, int(math.ceil(support * n) * scale)), max_len, cap) <= cap:
             break
     raise TooManyItemsets(_too_many_message(estimate, cap, min_support, min(support, 1.0)))
-
-
-def _mine_fim(tracts: list, threshold: int, max_len: int | None) -> list[tuple[tuple[Any, ...], int]]:
-    import fim
-
-    limit = {"zmax": max_len} if max_len else {}
-    # the sentinel transaction keeps fim from dropping items that are in every basket
-    found = fim.fpgrowth(tracts + [_SENTINEL], supp=-threshold, report="a", **limit)
-    return [(items, int(c)) for items, c in found if _SENTINEL[0] not in items]
-
-
-def _mine_mlxtend(data: BasketMatrix, threshold: int, max_len: int | None, algorithm: str) -> list[tuple[tuple[Any, ...], int]]:
-    """mlxtend on a sparse matrix of the frequent items only (all baskets kept, so supports are right)."""
-    from mlxtend import frequent_patterns as fp
-
-    n = data.n_baskets
-    counts = np.asarray(data.matrix.sum(axis=0)).ravel()
-    frequent = np.flatnonzero(counts >= threshold)
-    if len(frequent) == 0:
-        return []
-    pruned = data.matrix[:, frequent].tocsc()
-    frame = pd.DataFrame.sparse.from_spmatrix(pruned.astype(bool), columns=np.arange(len(frequent)))
-    support = threshold / n
-    if algorithm == "fpgrowth":
-        result = fp.fpgrowth(frame, min_support=support, use_colnames=True, max_len=max_len)
-    elif algorithm == "hmine":
-        result = fp.hmine(frame, min_support=support, use_colnames=True, max_len=max_len)
-    else:
-        result = fp.apriori(frame, min_support=support, use_colnames=True, max_len=max_len, low_memory=True)
-    counts = np.rint(result["support"].to_numpy(dtype=np.float64) * n).astype(np.int64)
-    labels = data.labels[frequent]
-    return [(tuple(labels[list(s)]), int(c)) for s, c in zip(result["itemsets"], counts) if c >= threshold]
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -5,6 +5,6 @@
 (``base``) turns scores into top-k lists the same way for every model.
 """
 from .base import Interactions, Recommender, counts_matrix, popularity_tiebreak, recommend
-from .registry import MODELS, build, check_names
+from .registry import MODELS, NEEDS_TEXT, available, build, check_names
 
-__all__ = ["Interactions", "Recommender", "MODELS", "build", "check_names", "counts_matrix", "popularity_tiebreak", "recommend"]
+__all__ = ["Interactions", "Recommender", "MODELS", "NEEDS_TEXT", "available", "build", "check_names", "counts_matrix", "popularity_tiebreak", "recommend"]

@@ -117,6 +117,13 @@ SPECIAL: dict[str, Callable[[Params], Recommender]] = {
 }
 
 MODELS = tuple(ARGUMENTS)
+#: models that need item text vectors (a model without them is reported as not evaluated, with the reason)
+NEEDS_TEXT = ("text_knn", "sasrec_text")
+
+
+def available(name: str, params: Params) -> bool:
+    """Whether the run has what model ``name`` needs (item text vectors for the text models)."""
+    return not (name in NEEDS_TEXT and not params.get("text_embeddings"))
 
 
 def check_names(names) -> None:

@@ -63,14 +63,16 @@ def basket_positions(histories: Sequence[np.ndarray], breaks: Sequence[np.ndarra
         z = np.zeros(0, dtype=np.int64)
         return rows, z, z, z
     items = np.concatenate([np.asarray(h, dtype=np.int64) for h in histories])
-    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    starts = np.cumsum(lengths) - lengths  # an empty history starts where the next begins (at the end: ``total``)
     n_breaks = np.fromiter((len(b) for b in breaks), dtype=np.int64, count=len(breaks))
     flat = np.concatenate([np.asarray(b, dtype=np.int64) for b in breaks]) if n_breaks.sum() else np.zeros(0, np.int64)
     positions = flat + np.repeat(starts, n_breaks)
-    step = np.zeros(total, dtype=np.int64)
-    np.add.at(step, positions, 1)
-    running = np.cumsum(step)
-    basket = running - np.repeat(running[starts] - step[starts], lengths)
+    # before[p]: the basket starts at flat positions below p, for p in 0 .. total (one entry more than there are
+    # lines, so every start, an empty last history's too, has one); a line's basket = starts up to it - before its history
+    before = np.zeros(total + 1, dtype=np.int64)
+    np.add.at(before, positions + 1, 1)
+    np.cumsum(before, out=before)
+    basket = before[1:] - np.repeat(before[starts], lengths)
     n_baskets = np.where(lengths > 0, n_breaks + 1, 0)
     per_line = np.repeat(n_baskets, lengths)
     return rows, items, per_line - 1 - basket, per_line

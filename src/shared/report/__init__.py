@@ -4,7 +4,7 @@ from . import plots
 from .index_page import best_per_task, write_index
 from .prose import cold_items_verdict, new_items_verdict, pretrained_verdict, stakeholder_summary
 from .run_folder import (
-    NEEDS_TEXT, checkpoint_path, data_dir, model_available, notebook_artefacts, pretrained_models, read_catalogue, read_csv,
+    checkpoint_path, data_dir, notebook_artefacts, pretrained_models, read_catalogue, read_csv,
     read_ground_truth, read_json, read_lines, read_summary, read_tuned, text_vectors_path, tuned_path, write_cleaned,
     write_csv, write_evaluation, write_factors, write_json, write_parquet, write_rules, write_tuned,
 )
@@ -14,8 +14,8 @@ from .tables import (
 )
 
 __all__ = [
-    "NEEDS_TEXT", "best_per_task", "checkpoint_path", "cold_items_verdict", "data_dir", "item_names",
-    "leaderboard_table", "md_text", "model_available", "named", "named_pairs", "new_items_verdict",
+    "best_per_task", "checkpoint_path", "cold_items_verdict", "data_dir", "item_names",
+    "leaderboard_table", "md_text", "named", "named_pairs", "new_items_verdict",
     "notebook_artefacts", "p_text", "partners_table", "pct", "plots", "prediction_table", "pretrained_models",
     "pretrained_verdict", "read_catalogue", "read_csv", "read_ground_truth", "read_json", "read_lines",
     "read_summary", "read_tuned", "similar_items_table", "stakeholder_summary", "text_vectors_path", "tuned_path",

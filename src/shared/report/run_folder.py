@@ -144,15 +144,6 @@ def pretrained_models(run_dir: str | Path) -> list[dict[str, Any]]:
     return [{k: info.get(k) for k in ("model", "package", "weights_sha256", "unique_texts", "seconds", "cache_hit")}]
 
 
-#: models that need item text vectors (a model without them is reported as not evaluated, with the reason)
-NEEDS_TEXT = ("text_knn", "sasrec_text")
-
-
-def model_available(name: str, params: dict[str, Any]) -> bool:
-    """Whether the run has what model ``name`` needs (item text vectors for the text models)."""
-    return not (name in NEEDS_TEXT and not params.get("text_embeddings"))
-
-
 def tuned_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / "data" / "tuned.json"
 

@@ -10,6 +10,9 @@
   few hundred vectorised SGD steps of its own loss on the user vector with the item factors frozen.
 - Cold items, bought in fewer than ``mf_min_item_count`` training baskets, have no reliable factors: they are
   ranked below every warm item, among themselves by the popularity of their category (fallback).
+- A query with nothing to fold in (no history and no context, or only cold items) gets ALS's zero user
+  vector, which ties every item at 0: ALS ranks it by popularity instead, like every other model
+  (``popularity_tiebreak``). BPR's folded-in user keeps its item-bias column, so BPR ranks it by that bias.
 - BLAS is limited to one thread around fits (threadpoolctl), as implicit's documentation advises; the GPU is
   used only when ``mf_use_gpu`` asks for it and CUDA is present. BPR trains on one thread: implicit's
   multi-threaded BPR is lock-free (Hogwild) SGD, so two runs would not give the same tables.
@@ -24,7 +27,7 @@ from scipy import sparse, stats
 from threadpoolctl import threadpool_limits
 
 from ...config import ParameterError
-from ..base import Interactions, counts_matrix
+from ..base import Interactions, counts_matrix, popularity_tiebreak
 
 WEIGHTINGS = ("raw", "log", "bm25")
 CONFIDENCES = ("implicit", "hkv")
@@ -74,6 +77,7 @@ class MatrixFactorization:
     """Shared parts of ``als`` and ``bpr``: weighting, fold-in batches, cold-item fallback."""
 
     name = "mf"
+    popularity_when_empty = False  # rank a query with nothing to fold in by popularity (its user vector says nothing)
 
     def __init__(self, factors: int, regularization: float, iterations: int, weighting: str = "bm25",
                  min_item_count: int = 5, context_weight: float = 3.0, seed: int = 42, use_gpu: bool = False):
@@ -102,6 +106,7 @@ class MatrixFactorization:
             per_category = np.bincount(train.categories, weights=counts, minlength=train.categories.max() + 1)
             category_pop = (per_category[train.categories] / max(per_category.max(), 1)).astype(np.float32)
         self.cold_fallback = category_pop
+        self.popularity = popularity_tiebreak(train)
         self.weighting.fit(train.customers)
         return self.weighting(train.customers)
 
@@ -140,11 +145,14 @@ class MatrixFactorization:
         raise NotImplementedError
 
     def score(self, histories: Sequence[np.ndarray], contexts: Sequence[np.ndarray]) -> np.ndarray:
-        users = self.user_vectors(self._query_matrix(histories, contexts))
+        rows = self._query_matrix(histories, contexts)
+        users = self.user_vectors(rows)
         scores = users @ self.item_factors.T
         if self.cold.any():
             floor = scores[:, ~self.cold].min(axis=1, keepdims=True) if (~self.cold).any() else np.zeros((len(scores), 1))
             scores[:, self.cold] = floor - 1.0 + self.cold_fallback[self.cold]
+        if self.popularity_when_empty:
+            scores[np.diff(rows.indptr) == 0] = self.popularity
         return scores
 
     def similar_items(self, item: int, n: int = 10) -> tuple[np.ndarray, np.ndarray]:
@@ -170,6 +178,7 @@ class ALS(MatrixFactorization):
     The confidence matrix is built here and implicit's own alpha is left at 1 (it would multiply)."""
 
     name = "als"
+    popularity_when_empty = True
 
     def __init__(self, alpha: float = 0.1, confidence: str = "implicit", **kwargs: Any):
         super().__init__(**kwargs)

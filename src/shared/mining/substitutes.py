@@ -11,7 +11,9 @@
   product types (different descriptions where the catalogue has no product type). Ranked by lift.
 
 Both tables are tidy, one row per pair, with names: ``item_a, name_a, item_b, name_b, similarity, lift,
-count, expected, p_value, source``. Everything is vectorised (sparse column products for the counts).
+count, expected, p_value, source``. A pair shared by fewer than ``min_count`` baskets (the privacy floor of
+every table the run shows) is in no table, the candidates included. Everything is vectorised (sparse column
+products for the counts).
 """
 from __future__ import annotations
 
@@ -104,11 +106,12 @@ def substitutes_and_complements(
     """Substitutes and complements (the ``n`` best of each) from a pair table and text embeddings.
 
     ``pairs``: columns ``item_a``, ``item_b``, ``lift`` and optionally ``count`` (or ``baskets``) and
-    ``support``, e.g. :func:`shared.rules.frequent_pairs` or :func:`shared.models.item_knn.top_pairs`; may be
+    ``support``, e.g. :func:`shared.mining.frequent_pairs` or :func:`shared.models.item_knn.top_pairs`; may be
     None when ``baskets`` is given. ``item_ids`` and ``embeddings`` are aligned (rows of
     :func:`shared.text.item_embeddings`). ``baskets``: the 0/1 baskets x items matrix over the same
     ``item_ids`` (``Interactions.baskets``), used to count every pair and to add text-neighbour candidates.
-    Complements need ``count >= min_count`` (privacy floor and noise)."""
+    No pair with ``count < min_count`` is returned (privacy floor and noise; pass the run's ``params['min_count']``);
+    a pair whose count is unknown (a pair table without counts, and no ``baskets``) is kept."""
     ids = pd.Index(pd.Series(list(item_ids), dtype="object").astype("str"))
     emb = np.asarray(embeddings, dtype=np.float32)
     if emb.shape[0] != len(ids):
@@ -154,6 +157,8 @@ def substitutes_and_complements(
     else:
         table["expected"] = np.where(table["lift"] > 0, table["count"] / table["lift"], np.nan)
         table["p_value"] = np.nan
+    table = table[~(table["count"] < min_count)].reset_index(drop=True)  # the privacy floor; NaN: count unknown
+    a, b = table["a"].to_numpy(np.int64), table["b"].to_numpy(np.int64)
 
     names, kinds = _names(ids, catalogue)
     table["item_a"], table["item_b"] = ids.to_numpy()[a], ids.to_numpy()[b]
@@ -170,7 +175,7 @@ def substitutes_and_complements(
         different = pd.Series(kinds[a]).fillna("").to_numpy() != pd.Series(kinds[b]).fillna("").to_numpy()
     else:
         different = table["similarity"].to_numpy() < 0.999
-    is_comp = (table["lift"] >= min_complement_lift) & different & (table["count"].fillna(min_count) >= min_count)
+    is_comp = (table["lift"] >= min_complement_lift) & different
     comps = table[is_comp].sort_values(["lift", "count", "item_a", "item_b"], ascending=[False, False, True, True], kind="stable")
 
     tidy = lambda t: t[PAIR_COLUMNS].head(n).reset_index(drop=True)  # noqa: E731
