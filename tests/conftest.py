@@ -111,8 +111,9 @@ SHOP_COLUMNS = (f"{{basket_id: receipt, customer_id: '{PAYLOAD_HEADER}', item_id
 def customer_day_shop(n_customers: int = 150, n_items: int = 120, n_weeks: int = 12, seed: int = 7) -> pd.DataFrame:
     """A shop file shaped like the public events file that once crashed notebook 05: one basket per customer
     per day, no customer ever buys the same item twice, every tenth customer first seen in the last three
-    weeks (validation and test), and the shop's very last basket bought by a customer never seen before, so
-    the last query of a batch has no history at all (what broke ``tifu_knn.basket_positions``). Clean:
+    weeks (validation and test), and the last basket of the validation weeks and of the test weeks bought by a
+    customer never seen before, so the last query of a batch has no history at all (what broke
+    ``tifu_knn.basket_positions``). Clean:
     nothing in it is dropped. Columns as a user's file names them, payloads in IDs, names and a header."""
     lines = synthetic.generate(n_customers, n_items, n_weeks, seed=seed, noise=0.0).lines
     day = lines["timestamp"].dt.floor("D")
@@ -121,9 +122,11 @@ def customer_day_shop(n_customers: int = 150, n_items: int = 120, n_weeks: int =
     late = lines["customer_id"].drop_duplicates().iloc[::10]
     cutoff = lines["timestamp"].max() - pd.Timedelta(weeks=3)
     lines = lines[~(lines["customer_id"].isin(late) & (lines["timestamp"] <= cutoff))]
-    newcomer = lines[lines["timestamp"] == lines["timestamp"].max()].head(3).assign(
-        basket_id="newcomer-last", customer_id="newcomer", timestamp=lines["timestamp"].max() + pd.Timedelta(hours=23))
-    lines = pd.concat([lines, newcomer], ignore_index=True)
+    last = lines["timestamp"].max()  # smoke split: test from last - 13 days, validation the two weeks before
+    newcomers = [lines[lines["timestamp"] == day].head(3).assign(basket_id=f"newcomer-{name}", customer_id=f"newcomer-{name}",
+                                                                  timestamp=day + pd.Timedelta(hours=23))
+                 for name, day in (("validation", last - pd.Timedelta(days=14)), ("test", last))]
+    lines = pd.concat([lines, *newcomers], ignore_index=True)
     renamed = dict(zip(lines["item_id"].value_counts().index[:len(PAYLOADS)], PAYLOADS))
     lines = lines.assign(item_id=lines["item_id"].map(lambda i: renamed.get(i, i)))
     lines = lines.assign(item_name=lines["item_id"].map(lambda i: f"{i} <b onmouseover=alert(4)>name</b>"))
