@@ -12,9 +12,11 @@ import io
 import os
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -52,14 +54,16 @@ def smoke_params() -> dict:
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory) -> Path:
+def smoke_run(chain_runs) -> Path:
     """One end-to-end run of every notebook on the smoke profile (papermill + nbconvert + index); what it printed
-(stdout, then stderr) is kept beside it in ``smoke.log``."""
-    out = tmp_path_factory.mktemp("runs") / "smoke"
-    proc = run_cli("run", "--profile", "smoke", "--out", str(out))
-    (out.parent / "smoke.log").write_text(proc.stdout + proc.stderr)
-    assert proc.returncode == 0, proc.stderr[-5000:]
-    return out
+    (stdout, then stderr) is kept beside it in ``smoke.log``."""
+    return chain_runs.wait("smoke").out
+
+
+@pytest.fixture(scope="session")
+def smoke_rerun(chain_runs) -> Path:
+    """A second smoke run with the same parameters, into another folder (the same tables, byte for byte)."""
+    return chain_runs.wait("smoke_again").out
 
 
 def sales_csv(params: dict, path: Path) -> dict:
@@ -144,12 +148,9 @@ class FileRun:
     proc: subprocess.CompletedProcess
 
 
-@pytest.fixture(scope="session")
-def shop_file_run(tmp_path_factory) -> FileRun:
-    """One full run of a user's file, as a user types it from the folder the file is in: ``path=`` relative,
-    ``--out report`` relative, and ``report`` a run folder of an older version (no marker) to be replaced.
-    The file is :func:`customer_day_shop`: customer-day baskets without repeats, late customers, payloads."""
-    folder = tmp_path_factory.mktemp("shop")
+def start_shop_run(folder: Path) -> tuple[FileRun, tuple[str, ...]]:
+    """The user's file and an older run folder in ``folder``, and the CLI arguments of the run (``ChainRuns``
+    runs it, from ``folder``)."""
     frame = customer_day_shop()
     csv = folder / PAYLOAD_FILE
     frame.to_csv(csv, index=False)
@@ -157,19 +158,177 @@ def shop_file_run(tmp_path_factory) -> FileRun:
     report.mkdir()
     (report / "manifest.json").write_text('{"parameters": {}, "notebooks": []}')
     (report / "index.html").write_text("older run")
-    proc = run_cli("run", "--profile", "smoke", "-p", "source=file", "-p", f"path={PAYLOAD_FILE}", "-p", f"columns={SHOP_COLUMNS}",
-                   "-p", "min_item_count=1", "--out", "report", cwd=folder, timeout=1200)
-    return FileRun(folder, csv, frame, report, proc)
+    args = ("run", "--profile", "smoke", "-p", "source=file", "-p", f"path={PAYLOAD_FILE}", "-p", f"columns={SHOP_COLUMNS}",
+            "-p", "min_item_count=1", "--out", "report")
+    return FileRun(folder, csv, frame, report, subprocess.CompletedProcess(args, -1)), args
+
+
+@pytest.fixture(scope="session")
+def shop_file_run(chain_runs) -> FileRun:
+    """One full run of a user's file, as a user types it from the folder the file is in: ``path=`` relative,
+    ``--out report`` relative, and ``report`` a run folder of an older version (no marker) to be replaced.
+    The file is :func:`customer_day_shop`: customer-day baskets without repeats, late customers, payloads."""
+    return chain_runs.wait("shop").file_run
+
+
+# --- receipts: baskets only ---------------------------------------------------------------------------------------
+
+RECEIPT_COLUMNS = "{basket_id: receipt, item_id: department}"
+
+
+def receipts(path: Path, n_receipts: int = 4500, n_departments: int = 200, seed: int = 7) -> Path:
+    """Receipts of 3-15 departments (skewed popularity), half of them with a planted pair: the barest file
+    there is, receipt and department (no customer, no time, no catalogue)."""
+    rng = np.random.default_rng(seed)
+    weights = 1.0 / np.arange(1, n_departments + 1) ** 0.8
+    weights /= weights.sum()
+    rows = []
+    for r in range(n_receipts):
+        items = rng.choice(n_departments, size=int(rng.integers(3, 15)), replace=False, p=weights)
+        if rng.random() < 0.5:
+            items = np.unique(np.r_[items, [5, 17]])
+        rows += [(f"R{r:05d}", f"dept_{i:03d}") for i in items]
+    pd.DataFrame(rows, columns=["receipt", "department"]).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def receipts_run(chain_runs) -> Path:
+    """One full run of :func:`receipts` (sequence parts not applicable)."""
+    return chain_runs.wait("receipts").out
+
+
+# --- the chain runs, in the background ----------------------------------------------------------------------------
+
+@dataclass
+class ChainRun:
+    out: Path
+    proc: subprocess.CompletedProcess
+    file_run: FileRun | None = None
+
+
+class ChainRuns:
+    """The test session's runs of the whole chain through the CLI, each started once, one after the other in a
+    background thread, from the moment the tests that need them are collected: while the unit tests and the
+    in-process Spark tests run in the foreground (one core), a chain runs beside them (the other). The slow
+    tests come last (:func:`pytest_collection_modifyitems`) and wait for their run. A run no test planned
+    (selected with ``-k``, say) starts when first asked for."""
+
+    ORDER = ("smoke", "shop", "smoke_again", "receipts")
+    FIXTURES = {"smoke_run": "smoke", "smoke_rerun": "smoke_again", "shop_file_run": "shop", "receipts_run": "receipts"}
+
+    def __init__(self, config: pytest.Config):
+        self.config = config
+        self.results: dict[str, ChainRun | BaseException] = {}
+        self.events: dict[str, threading.Event] = {}
+        self.lock = threading.Lock()
+        self.process: subprocess.Popen | None = None
+        self.thread: threading.Thread | None = None
+
+    def plan(self, names: set[str]) -> None:
+        todo = [n for n in self.ORDER if n in names]
+        with self.lock:
+            for name in todo:
+                self.events.setdefault(name, threading.Event())
+        self.thread = threading.Thread(target=lambda: [self._run(n) for n in todo], daemon=True, name="chain-runs")
+        self.thread.start()
+
+    def wait(self, name: str) -> ChainRun:
+        with self.lock:
+            planned = name in self.events
+            event = self.events.setdefault(name, threading.Event())
+        if not planned:
+            self._run(name)
+        event.wait()
+        result = self.results[name]
+        if isinstance(result, BaseException):
+            raise result
+        return result
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+
+    def _run(self, name: str) -> None:
+        try:
+            self.results[name] = self._execute(name)
+        except BaseException as exc:  # raised in the test that waits for it
+            self.results[name] = exc
+        finally:
+            self.events[name].set()
+
+    def _execute(self, name: str) -> ChainRun:
+        file_run, cwd = None, REPO
+        factory = self.config._tmp_path_factory  # pytest's tmp_path_factory (set up after this plugin's configure)
+        if name in ("smoke", "smoke_again"):
+            out = factory.mktemp("runs") / "smoke"
+            args = ("run", "--profile", "smoke", "--out", str(out))
+        elif name == "shop":
+            file_run, args = start_shop_run(factory.mktemp("shop"))
+            out, cwd = file_run.out, file_run.folder
+        elif name == "receipts":
+            folder = factory.mktemp("receipts")
+            out = folder / "run"
+            args = ("run", "--profile", "smoke", "-p", "source=file", "-p", f"path={receipts(folder / 'receipts.csv')}",
+                    "-p", f"columns={RECEIPT_COLUMNS}", "--out", str(out))
+        else:
+            raise KeyError(f"no chain run named {name!r}")
+        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+        self.process = subprocess.Popen([sys.executable, "-m", "shared", *args], cwd=cwd, env=env, text=True,
+                                        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        stdout, stderr = self.process.communicate(timeout=1800)
+        proc = subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr)
+        (out.parent / f"{name}.log").write_text(stdout + stderr)
+        if file_run is not None:
+            file_run.proc = proc
+        elif proc.returncode != 0:
+            raise AssertionError(f"the {name} run failed (exit {proc.returncode}):\n{stderr[-5000:]}")
+        return ChainRun(out, proc, file_run)
+
+
+@pytest.fixture(scope="session")
+def chain_runs(request) -> ChainRuns:
+    return request.config.stash[CHAIN_RUNS]
 
 
 #: a test that uses one of these fixtures (directly or through another fixture) must carry the marker
-FIXTURE_MARKERS = {"smoke_run": "slow", "shop_file_run": "slow", "spark_params": "spark", "cluster": "spark", "browser": "browser"}
+FIXTURE_MARKERS = {**{fixture: "slow" for fixture in ChainRuns.FIXTURES}, "spark_params": "spark", "cluster": "spark",
+                   "browser": "browser"}
+CHAIN_RUNS = pytest.StashKey[ChainRuns]()
+
+
+def pytest_configure(config):
+    config.stash[CHAIN_RUNS] = ChainRuns(config)
 
 
 def pytest_collection_modifyitems(config, items):
-    """Markers used consistently: ``make check`` selects by them, so a slow test without ``slow`` would slow it."""
+    """Markers used consistently (``make check`` selects by them: a slow test without ``slow`` would slow it),
+    and the slow and Spark tests last, while the chain runs go on in the background: first the rest, then
+    Spark, then slow, then slow Spark tests; a file with Spark tests keeps them together (its fixtures, the
+    cluster say, start once) at the rank of its heaviest."""
     missing = [f"{item.nodeid} uses {fixture} but is not marked {marker}" for item in items
                for fixture, marker in FIXTURE_MARKERS.items()
                if fixture in getattr(item, "fixturenames", ()) and item.get_closest_marker(marker) is None]
     if missing:
         raise pytest.UsageError("tests without their marker:\n" + "\n".join(missing))
+    def rank(item) -> int:
+        return 2 * (item.get_closest_marker("slow") is not None) + (item.get_closest_marker("spark") is not None)
+
+    spark_files: dict[Path, int] = {}  # a file with Spark tests keeps its tests together (the cluster starts once)
+    for item in items:
+        if item.get_closest_marker("spark") is not None or item.path in spark_files:
+            spark_files[item.path] = max(spark_files.get(item.path, 0), rank(item))
+    items.sort(key=lambda item: spark_files.get(item.path, rank(item)))  # stable: within a rank, pytest's order
+
+
+def pytest_collection_finish(session):
+    """Start the chain runs the selected tests need, in the background (see :class:`ChainRuns`)."""
+    needed = {run for item in session.items for fixture, run in ChainRuns.FIXTURES.items()
+              if fixture in getattr(item, "fixturenames", ())}
+    if needed:
+        session.config.stash[CHAIN_RUNS].plan(needed)
+
+
+def pytest_unconfigure(config):
+    if CHAIN_RUNS in config.stash:
+        config.stash[CHAIN_RUNS].stop()

@@ -7,31 +7,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pytest
 
 from shared import evaluate, split
 
-from .conftest import run_cli
-
-COLUMNS = "{basket_id: receipt, item_id: department}"
-
-
-def receipts(path: Path, n_receipts: int = 4500, n_departments: int = 200, seed: int = 7) -> Path:
-    """Receipts of 3-15 departments (skewed popularity), half of them with a planted pair."""
-    rng = np.random.default_rng(seed)
-    weights = 1.0 / np.arange(1, n_departments + 1) ** 0.8
-    weights /= weights.sum()
-    rows = []
-    for r in range(n_receipts):
-        items = rng.choice(n_departments, size=int(rng.integers(3, 15)), replace=False, p=weights)
-        if rng.random() < 0.5:
-            items = np.unique(np.r_[items, [5, 17]])
-        rows += [(f"R{r:05d}", f"dept_{i:03d}") for i in items]
-    pd.DataFrame(rows, columns=["receipt", "department"]).to_csv(path, index=False)
-    return path
-
+from .conftest import receipts
 
 def split_receipts(tmp_path: Path) -> pd.DataFrame:
     frame = pd.read_csv(receipts(tmp_path / "receipts.csv"), dtype=str)
@@ -53,13 +34,9 @@ def test_no_sequences_without_customers(tmp_path):
 
 
 @pytest.mark.slow
-def test_two_column_receipts_run_end_to_end(tmp_path):
+def test_two_column_receipts_run_end_to_end(receipts_run):
     """The barest file there is: receipt and department, nothing else (no customer, no time, no catalogue)."""
-    path = receipts(tmp_path / "receipts.csv")
-    out = tmp_path / "run"
-    proc = run_cli("run", "--profile", "smoke", "-p", "source=file", "-p", f"path={path}", "-p", f"columns={COLUMNS}",
-                   "--out", str(out), timeout=1800)
-    assert proc.returncode == 0, proc.stderr[-5000:]
+    out = receipts_run
     transformer = (out / "04_transformer.html").read_text()
     assert "Not applicable:" in transformer and "no customer has two or more baskets" in transformer
     assert not (out / "data" / "sasrec").exists()
