@@ -11,10 +11,11 @@ from .conftest import PAYLOAD_HEADER, run_cli, run_main
 
 
 @pytest.mark.slow
-def test_run_log_has_no_kernel_warnings(smoke_run):
+def test_run_log_has_no_kernel_warnings(smoke_run, chain_runs):
     """What the user sees: the runner's lines, not the kernel's ("running over TCP without encryption": the
     kernels talk over IPC sockets)."""
-    log = (smoke_run.parent / "smoke.log").read_text()
+    proc = chain_runs.wait("smoke").proc
+    log = proc.stdout + proc.stderr
     assert "[1/5] 01_data_cleaning ..." in log and "done in" in log
     assert "without encryption" not in log and "[IPKernelApp] WARNING" not in log
 
