@@ -274,6 +274,37 @@ def test_sparse_repeat_term_gives_the_dense_loss():
         assert float(fast.detach()) == float(-((picked * valid).sum(1) / valid.sum(1)).mean().detach())
 
 
+@pytest.mark.parametrize("block", [None, 40, 333, 10**9])
+def test_blocked_softmax_loss_equals_autograd_through_the_logits(block):
+    """The loss in blocks of positions, with gradients computed in the same pass, against plain autograd through
+    ``logits`` -> ``log_softmax`` -> ``gather``: the same value, and the same gradient of every parameter (to
+    float rounding: its sums run in another order), with blocks of one row, of several rows, and all rows."""
+    torch.manual_seed(0)
+    model = SASRec(SASRecConfig(n_items=40, max_len=20, dim=16, heads=2, blocks=1, dropout=0.0, text_dim=8),
+                   np.random.default_rng(1).normal(size=(40, 8)).astype(np.float32))  # text fused: every parameter has a gradient
+    with torch.no_grad():
+        model.repeat.copy_(torch.tensor([0.7, -1.3]))
+    tokens, recency, flags, targets = (torch.from_numpy(x) for x in train.make_windows(random_sequences(2), 20, 2, 5, np.random.default_rng(0)))
+    hidden, _ = model.hidden(tokens, recency)
+    has = targets[..., 0] >= 0
+    t = targets[has]
+    valid = t >= 0
+    candidates = torch.unique(torch.cat([t[valid], torch.tensor([3, 7, 39])]))
+    seen = prefix_seen(tokens, candidates + 1, has)
+    slots = torch.searchsorted(candidates, t.clamp(min=0))
+    logp = torch.log_softmax(model.logits(hidden[has], flags[has], candidates + 1, seen=seen), -1)
+    plain = -((logp.gather(1, slots) * valid).sum(1) / valid.sum(1)).mean()
+    blocked = training.softmax_loss(model.query(hidden[has], flags[has]), model.item_vectors(candidates + 1), seen,
+                                    model.repeat_bonus(flags[has], seen), slots, valid, block=block)
+    assert float(blocked.detach()) == float(plain.detach())
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    for a, b in zip(torch.autograd.grad(3 * blocked, parameters, retain_graph=True), torch.autograd.grad(3 * plain, parameters)):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
+    with torch.no_grad():  # no gradients asked: the value alone
+        assert float(training.softmax_loss(model.query(hidden[has], flags[has]), model.item_vectors(candidates + 1), seen,
+                                           model.repeat_bonus(flags[has], seen), slots, valid, block=block)) == float(plain.detach())
+
+
 # ----------------------------------------------------------------------------------------------------
 # text fusion
 # ----------------------------------------------------------------------------------------------------

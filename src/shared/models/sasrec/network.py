@@ -153,17 +153,23 @@ class SASRec(nn.Module):
             weights.append(w)
         return self.norm(x), weights
 
+    def query(self, hidden: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
+        """What the tied item layer scores against: hidden states plus their flags' vectors."""
+        return hidden + self.flags(flags)
+
+    def repeat_bonus(self, flags: torch.Tensor, seen: "Seen") -> torch.Tensor:
+        """The repeat term at the nonzero entries ``seen`` of the prefix counts (one value per entry)."""
+        return self.repeat[flags[seen.rows]] * torch.log1p(seen.counts)
+
     def logits(self, hidden: torch.Tensor, flags: torch.Tensor, items: torch.Tensor | None = None,
                seen: "torch.Tensor | Seen | None" = None) -> torch.Tensor:
         """Scores of catalogue items (or of the token indices ``items``) for hidden states and their flags;
         ``seen`` counts how often each scored item is already in the sequence up to that position: a dense
         (positions x items) matrix, or its nonzero entries as :class:`Seen` (what training passes: the same
         scores without building or differentiating through the dense matrix)."""
-        query = hidden + self.flags(flags)
-        scores = query @ self.item_vectors(items).T
+        scores = self.query(hidden, flags) @ self.item_vectors(items).T
         if isinstance(seen, Seen):
-            bonus = self.repeat[flags[seen.rows]] * torch.log1p(seen.counts)
-            scores = scores.index_put_((seen.rows, seen.columns), bonus, accumulate=True)  # entries are distinct
+            scores = scores.index_put_((seen.rows, seen.columns), self.repeat_bonus(flags, seen), accumulate=True)  # distinct entries
         elif seen is not None:
             scores = scores + self.repeat[flags][:, None] * torch.log1p(seen)
         return scores
