@@ -87,6 +87,30 @@ def test_causal_mask_no_future_leaks():
     assert not torch.allclose(a[0, 6], b[0, 6])
 
 
+@pytest.mark.parametrize("training_mode", [False, True])
+def test_fused_attention_equals_the_written_out_attention(training_mode):
+    """scaled_dot_product_attention (what the model runs) against the written-out attention it replaced (still
+    what runs when the weights are asked for): softmax(q k^T / sqrt(d), masked to the causal non-padding keys)
+    v, with left padding; in training with dropout too (the same draws of the same generator, in order)."""
+    torch.manual_seed(0)
+    model = SASRec(SASRecConfig(n_items=30, max_len=12, dim=16, heads=2, blocks=2, dropout=0.2)).train(training_mode)
+    tokens = torch.randint(1, 31, (6, 12))
+    tokens[:3, :5] = PAD
+    recency = torch.randint(0, 4, (6, 12))
+    torch.manual_seed(1)
+    fused, _ = model.hidden(tokens, recency)
+    torch.manual_seed(1)
+    written, weights = model.hidden(tokens, recency, return_weights=True)
+    assert torch.allclose(fused, written, atol=1e-5) and all(w.shape == (6, 2, 12, 12) for w in weights)
+    attention = model.blocks[0].attention.eval()  # and one block's attention against the formula, directly
+    x = torch.randn(6, 12, 16)
+    allowed = torch.ones(12, 12, dtype=torch.bool).tril()[None] & (tokens != PAD)[:, None, :] | torch.eye(12, dtype=torch.bool)
+    q, k, v = attention.qkv(x).view(6, 12, 3, 2, 8).permute(2, 0, 3, 1, 4)
+    scores = (q @ k.transpose(-2, -1) / 8**0.5).masked_fill(~allowed[:, None], float("-inf"))
+    expected = attention.out((torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(6, 12, 16))
+    assert torch.allclose(attention(x, allowed)[0], expected, atol=1e-6)
+
+
 def test_windows_targets_never_show_the_predicted_basket():
     baskets = [np.array([0, 1]), np.array([2, 3, 4]), np.array([5])]
     tokens, recency, flags, targets = train.make_windows([baskets], 8, 1, 5, np.random.default_rng(0))

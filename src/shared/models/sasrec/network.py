@@ -38,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 PAD = 0  # item index 0 is padding; catalogue item i is token i + 1
 CONTINUE, NEXT = 0, 1
@@ -71,6 +72,9 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, allowed: torch.Tensor, return_weights: bool = False):
         b, length, dim = x.shape
         q, k, v = self.qkv(x).view(b, length, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        if not return_weights:  # fused kernel; in training its dropout draws the same masks in the same order
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed[:, None], dropout_p=self.dropout.p if self.training else 0.0)
+            return self.out(y.transpose(1, 2).reshape(b, length, dim)), None
         scores = (q @ k.transpose(-2, -1)) / (dim // self.heads) ** 0.5
         scores = scores.masked_fill(~allowed[:, None], float("-inf"))
         weights = torch.softmax(scores, dim=-1)
