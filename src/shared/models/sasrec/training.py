@@ -24,7 +24,12 @@ Speed (the same results as the straightforward loops, checked by tests/test_sasr
 with array operations per customer, the repeat term's prefix counts are built and applied as sparse
 entries (:func:`.network.prefix_seen`) instead of a dense positions x candidates matrix, and deterministic
 mode skips filling fresh tensors with NaN (``torch.utils.deterministic.fill_uninitialized_memory``), which
-only matters to kernels that read memory they never wrote.
+only matters to kernels that read memory they never wrote. The softmax loss (:func:`softmax_loss`, most of a
+step) runs over cache-sized blocks of positions and computes its gradients in the same pass, so the
+positions x candidates logits, their log-softmax and the gather's dense gradient are never held whole (the
+same loss value bit for bit, gradients to float rounding); attention runs through
+``scaled_dot_product_attention`` (in training the same dropout masks) and AdamW is fused. What is left on
+the CPU is mostly the three positions x candidates matrix products of the loss and dropout's random draws.
 """
 from __future__ import annotations
 
