@@ -87,6 +87,30 @@ def test_causal_mask_no_future_leaks():
     assert not torch.allclose(a[0, 6], b[0, 6])
 
 
+@pytest.mark.parametrize("training_mode", [False, True])
+def test_fused_attention_equals_the_written_out_attention(training_mode):
+    """scaled_dot_product_attention (what the model runs) against the written-out attention it replaced (still
+    what runs when the weights are asked for): softmax(q k^T / sqrt(d), masked to the causal non-padding keys)
+    v, with left padding; in training with dropout too (the same draws of the same generator, in order)."""
+    torch.manual_seed(0)
+    model = SASRec(SASRecConfig(n_items=30, max_len=12, dim=16, heads=2, blocks=2, dropout=0.2)).train(training_mode)
+    tokens = torch.randint(1, 31, (6, 12))
+    tokens[:3, :5] = PAD
+    recency = torch.randint(0, 4, (6, 12))
+    torch.manual_seed(1)
+    fused, _ = model.hidden(tokens, recency)
+    torch.manual_seed(1)
+    written, weights = model.hidden(tokens, recency, return_weights=True)
+    assert torch.allclose(fused, written, atol=1e-5) and all(w.shape == (6, 2, 12, 12) for w in weights)
+    attention = model.blocks[0].attention.eval()  # and one block's attention against the formula, directly
+    x = torch.randn(6, 12, 16)
+    allowed = torch.ones(12, 12, dtype=torch.bool).tril()[None] & (tokens != PAD)[:, None, :] | torch.eye(12, dtype=torch.bool)
+    q, k, v = attention.qkv(x).view(6, 12, 3, 2, 8).permute(2, 0, 3, 1, 4)
+    scores = (q @ k.transpose(-2, -1) / 8**0.5).masked_fill(~allowed[:, None], float("-inf"))
+    expected = attention.out((torch.softmax(scores, -1) @ v).transpose(1, 2).reshape(6, 12, 16))
+    assert torch.allclose(attention(x, allowed)[0], expected, atol=1e-6)
+
+
 def test_windows_targets_never_show_the_predicted_basket():
     baskets = [np.array([0, 1]), np.array([2, 3, 4]), np.array([5])]
     tokens, recency, flags, targets = train.make_windows([baskets], 8, 1, 5, np.random.default_rng(0))
@@ -272,6 +296,37 @@ def test_sparse_repeat_term_gives_the_dense_loss():
         logp = torch.log_softmax(model.logits(hidden[has], flags[has], candidates + 1, seen=reference_prefix_counts(tokens, candidates + 1, has)), -1)
         picked = logp.gather(1, torch.searchsorted(candidates, t.clamp(min=0)))
         assert float(fast.detach()) == float(-((picked * valid).sum(1) / valid.sum(1)).mean().detach())
+
+
+@pytest.mark.parametrize("block", [None, 40, 333, 10**9])
+def test_blocked_softmax_loss_equals_autograd_through_the_logits(block):
+    """The loss in blocks of positions, with gradients computed in the same pass, against plain autograd through
+    ``logits`` -> ``log_softmax`` -> ``gather``: the same value, and the same gradient of every parameter (to
+    float rounding: its sums run in another order), with blocks of one row, of several rows, and all rows."""
+    torch.manual_seed(0)
+    model = SASRec(SASRecConfig(n_items=40, max_len=20, dim=16, heads=2, blocks=1, dropout=0.0, text_dim=8),
+                   np.random.default_rng(1).normal(size=(40, 8)).astype(np.float32))  # text fused: every parameter has a gradient
+    with torch.no_grad():
+        model.repeat.copy_(torch.tensor([0.7, -1.3]))
+    tokens, recency, flags, targets = (torch.from_numpy(x) for x in train.make_windows(random_sequences(2), 20, 2, 5, np.random.default_rng(0)))
+    hidden, _ = model.hidden(tokens, recency)
+    has = targets[..., 0] >= 0
+    t = targets[has]
+    valid = t >= 0
+    candidates = torch.unique(torch.cat([t[valid], torch.tensor([3, 7, 39])]))
+    seen = prefix_seen(tokens, candidates + 1, has)
+    slots = torch.searchsorted(candidates, t.clamp(min=0))
+    logp = torch.log_softmax(model.logits(hidden[has], flags[has], candidates + 1, seen=seen), -1)
+    plain = -((logp.gather(1, slots) * valid).sum(1) / valid.sum(1)).mean()
+    blocked = training.softmax_loss(model.query(hidden[has], flags[has]), model.item_vectors(candidates + 1), seen,
+                                    model.repeat_bonus(flags[has], seen), slots, valid, block=block)
+    assert float(blocked.detach()) == float(plain.detach())
+    parameters = [p for p in model.parameters() if p.requires_grad]
+    for a, b in zip(torch.autograd.grad(3 * blocked, parameters, retain_graph=True), torch.autograd.grad(3 * plain, parameters)):
+        assert torch.allclose(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
+    with torch.no_grad():  # no gradients asked: the value alone
+        assert float(training.softmax_loss(model.query(hidden[has], flags[has]), model.item_vectors(candidates + 1), seen,
+                                           model.repeat_bonus(flags[has], seen), slots, valid, block=block)) == float(plain.detach())
 
 
 # ----------------------------------------------------------------------------------------------------

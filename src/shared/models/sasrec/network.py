@@ -38,6 +38,7 @@ from typing import NamedTuple
 import numpy as np
 import torch
 from torch import nn
+from torch.nn import functional as F
 
 PAD = 0  # item index 0 is padding; catalogue item i is token i + 1
 CONTINUE, NEXT = 0, 1
@@ -71,6 +72,9 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, allowed: torch.Tensor, return_weights: bool = False):
         b, length, dim = x.shape
         q, k, v = self.qkv(x).view(b, length, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
+        if not return_weights:  # fused kernel; in training its dropout draws the same masks in the same order
+            y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed[:, None], dropout_p=self.dropout.p if self.training else 0.0)
+            return self.out(y.transpose(1, 2).reshape(b, length, dim)), None
         scores = (q @ k.transpose(-2, -1)) / (dim // self.heads) ** 0.5
         scores = scores.masked_fill(~allowed[:, None], float("-inf"))
         weights = torch.softmax(scores, dim=-1)
@@ -153,17 +157,23 @@ class SASRec(nn.Module):
             weights.append(w)
         return self.norm(x), weights
 
+    def query(self, hidden: torch.Tensor, flags: torch.Tensor) -> torch.Tensor:
+        """What the tied item layer scores against: hidden states plus their flags' vectors."""
+        return hidden + self.flags(flags)
+
+    def repeat_bonus(self, flags: torch.Tensor, seen: "Seen") -> torch.Tensor:
+        """The repeat term at the nonzero entries ``seen`` of the prefix counts (one value per entry)."""
+        return self.repeat[flags[seen.rows]] * torch.log1p(seen.counts)
+
     def logits(self, hidden: torch.Tensor, flags: torch.Tensor, items: torch.Tensor | None = None,
                seen: "torch.Tensor | Seen | None" = None) -> torch.Tensor:
         """Scores of catalogue items (or of the token indices ``items``) for hidden states and their flags;
         ``seen`` counts how often each scored item is already in the sequence up to that position: a dense
         (positions x items) matrix, or its nonzero entries as :class:`Seen` (what training passes: the same
         scores without building or differentiating through the dense matrix)."""
-        query = hidden + self.flags(flags)
-        scores = query @ self.item_vectors(items).T
+        scores = self.query(hidden, flags) @ self.item_vectors(items).T
         if isinstance(seen, Seen):
-            bonus = self.repeat[flags[seen.rows]] * torch.log1p(seen.counts)
-            scores = scores.index_put_((seen.rows, seen.columns), bonus, accumulate=True)  # entries are distinct
+            scores = scores.index_put_((seen.rows, seen.columns), self.repeat_bonus(flags, seen), accumulate=True)  # distinct entries
         elif seen is not None:
             scores = scores + self.repeat[flags][:, None] * torch.log1p(seen)
         return scores

@@ -24,7 +24,12 @@ Speed (the same results as the straightforward loops, checked by tests/test_sasr
 with array operations per customer, the repeat term's prefix counts are built and applied as sparse
 entries (:func:`.network.prefix_seen`) instead of a dense positions x candidates matrix, and deterministic
 mode skips filling fresh tensors with NaN (``torch.utils.deterministic.fill_uninitialized_memory``), which
-only matters to kernels that read memory they never wrote.
+only matters to kernels that read memory they never wrote. The softmax loss (:func:`softmax_loss`, most of a
+step) runs over cache-sized blocks of positions and computes its gradients in the same pass, so the
+positions x candidates logits, their log-softmax and the gather's dense gradient are never held whole (the
+same loss value bit for bit, gradients to float rounding); attention runs through
+``scaled_dot_product_attention`` (in training the same dropout masks) and AdamW is fused. What is left on
+the CPU is mostly the three positions x candidates matrix products of the loss and dropout's random draws.
 """
 from __future__ import annotations
 
@@ -39,13 +44,12 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import pandas as pd
 import torch
-from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ... import metrics
 from ...config import ParameterError
 from ..base import Interactions, recommend
-from .network import CONTINUE, NEXT, SASRec, SASRecConfig, prefix_seen
+from .network import CONTINUE, NEXT, SASRec, SASRecConfig, Seen, prefix_seen
 from .scorer import SequenceScorer, popularity_fallback
 
 
@@ -214,10 +218,73 @@ def batch_loss(model: SASRec, tokens, recency, flags, targets, loss: str, negati
         sampled = torch.randint(0, model.config.n_items, (negatives,), generator=generator).to(t.device)
         candidates = torch.unique(torch.cat([t[valid], sampled]))
     seen = prefix_seen(tokens, candidates + 1, has)
-    logp = F.log_softmax(model.logits(hidden[has], flags[has], candidates + 1, seen=seen), dim=-1)
-    picked = logp.gather(1, torch.searchsorted(candidates, t.clamp(min=0)))
-    per_position = (picked * valid).sum(1) / valid.sum(1)
-    return -per_position.mean()
+    position_flags = flags[has]
+    return softmax_loss(model.query(hidden[has], position_flags), model.item_vectors(candidates + 1), seen,
+                        model.repeat_bonus(position_flags, seen), torch.searchsorted(candidates, t.clamp(min=0)), valid)
+
+
+#: elements of a positions x candidates block of logits that :func:`softmax_loss` handles at once: 4 MB of
+#: float32 on the CPU (the block stays in cache through all its passes); on a GPU 256 MB (a few blocks per batch)
+LOGIT_BLOCK = {"cpu": 2**20, "cuda": 2**26}
+
+
+def softmax_loss(query: torch.Tensor, vectors: torch.Tensor, seen: Seen, bonus: torch.Tensor, slots: torch.Tensor,
+                 valid: torch.Tensor, block: int | None = None) -> torch.Tensor:
+    """The softmax cross-entropy of training, averaged over a position's target items and then over positions:
+
+        scores = query @ vectors.T, plus ``bonus`` at the entries ``seen`` (the repeat term, rows sorted);
+        loss = -mean over positions p of mean over valid targets j of log_softmax(scores[p])[slots[p, j]]
+
+    with the same operations, row for row, as the plain autograd formulation (``logits`` -> ``log_softmax``
+    -> ``gather``: tests/test_sasrec.py keeps it), but in blocks of positions that stay in cache, and with the
+    gradients computed in the same pass (the loss is a scalar with no other use): the positions x candidates
+    matrix is never held whole, nor its log-softmax, nor the dense gradient of the gather."""
+    if block is None:
+        block = LOGIT_BLOCK.get(query.device.type, LOGIT_BLOCK["cuda"])
+    rows = max(1, block // max(1, len(vectors)))
+    return _SoftmaxLoss.apply(query, vectors, bonus, seen.rows, seen.columns, slots, valid, rows)
+
+
+class _SoftmaxLoss(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, query, vectors, bonus, seen_rows, seen_columns, slots, valid, rows):
+        gradients = any(ctx.needs_input_grad[:3])
+        n = len(query)
+        counts = valid.sum(1)
+        per_position = torch.empty(n, dtype=query.dtype, device=query.device)
+        # d loss / d picked (the gather's output) for an upstream gradient of 1, in autograd's order of operations
+        weight = (torch.full((), -1.0, dtype=query.dtype, device=query.device) / n / counts[:, None]) * valid
+        grad_query = torch.empty_like(query) if gradients else None
+        grad_vectors = torch.zeros_like(vectors) if gradients else None
+        grad_bonus = torch.empty_like(bonus) if gradients else None
+        edges = torch.searchsorted(seen_rows, torch.arange(0, n + rows, rows, device=query.device).clamp(max=n)).tolist()
+        for i, start in enumerate(range(0, n, rows)):
+            end = min(n, start + rows)
+            entries = slice(edges[i], edges[i + 1])
+            local = (seen_rows[entries] - start, seen_columns[entries])
+            scores = torch.mm(query[start:end], vectors.T)
+            scores.index_put_(local, bonus[entries], accumulate=True)
+            logp = torch.log_softmax(scores, dim=-1)
+            del scores
+            picked = logp.gather(1, slots[start:end])
+            per_position[start:end] = (picked * valid[start:end]).sum(1) / counts[start:end]
+            if not gradients:
+                continue
+            # log_softmax's backward, d = g - exp(logp) * sum(g), with g the gather's scattered weights
+            w = weight[start:end]
+            grad = logp.exp_().mul_(-w.sum(1, keepdim=True))
+            grad.scatter_add_(1, slots[start:end], w)
+            grad_bonus[entries] = grad[local]
+            torch.mm(grad, vectors, out=grad_query[start:end])
+            grad_vectors.addmm_(grad.T, query[start:end])
+        if gradients:
+            ctx.save_for_backward(grad_query, grad_vectors, grad_bonus)
+        return -per_position.mean()
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        grad_query, grad_vectors, grad_bonus = ctx.saved_tensors
+        return grad_query * grad_output, grad_vectors * grad_output, grad_bonus * grad_output, None, None, None, None, None
 
 
 def validation_ndcg(scorer: SequenceScorer, validation: Mapping[str, Any], k: int = 10) -> float:
@@ -278,7 +345,8 @@ def _fit(train: Interactions, settings: TrainSettings, validation: Mapping[str, 
         raise ValueError("no customer has two or more baskets in the fit period: nothing to train SASRec on")
     config = model_config(settings, train.n_items, text_dim=0 if text is None else text.shape[1])
     model = SASRec(config, text).to(device)
-    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay)
+    # fused: one kernel for all parameters (CPU and CUDA) instead of a loop of small foreach steps
+    optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay, fused=True)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / max(settings.warmup_steps, 1)))
     scorer = SequenceScorer(model, device, popularity_fallback(train))
     if validation is not None and settings.eval_queries:
