@@ -1,16 +1,19 @@
 """Frequent itemset mining on Complete Journey: wall time, peak memory and itemset counts per engine.
 
-    .venv/bin/python benchmarks/mining.py        # -> reports/benchmarks/mining.csv and mining.png
+    .venv/bin/python benchmarks/mining.py [--engines fim_raw,fim,rusket]   # -> reports/benchmarks/mining.csv, mining.png
 
 Data: every Complete Journey basket with a positive quantity and a known product (the ``full`` profile's
 cleaning, no rarity filter), at product level (min support 0.5%, 0.1%, 0.05%) and product_type level (0.1%).
 Engines: ``fim_raw`` (pyfim's fpgrowth called directly: the reference), ``shared.mining.frequent_itemsets``
-with each of its engines. Each run is a fresh process that loads the pickled baskets, so ``peak_mb`` is its
+with each of its engines (``--engines`` picks some: their rows replace the same engines' rows in the CSV).
+``same_as_fim`` compares every itemset and its count with ``fim_raw`` (a digest of the sorted list), not
+only how many there are. Each run is a fresh process that loads the pickled baskets, so ``peak_mb`` is its
 own: ``baskets_mb`` is the resident memory with the baskets loaded (and the libraries imported),
 ``peak_mb`` the maximum while mining (polled every 5 ms) and ``mining_mb`` the difference.
 """
 from __future__ import annotations
 
+import argparse
 import json
 import pickle
 import subprocess
@@ -23,11 +26,11 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "reports" / "benchmarks"
 CASES = [("product", 0.005), ("product", 0.001), ("product", 0.0005), ("product_type", 0.001)]
-ENGINES = ["fim_raw", "fim", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori"]
+ENGINES = ["fim_raw", "fim", "rusket", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori"]
 TIMEOUT_S = 600
 
 RUN = r"""
-import gc, json, math, pickle, sys, threading, time
+import gc, hashlib, json, math, pickle, sys, threading, time
 import psutil
 path, engine, support = sys.argv[1], sys.argv[2], float(sys.argv[3])
 baskets = pickle.load(open(path, "rb"))
@@ -48,13 +51,17 @@ start = time.perf_counter()
 if engine == "fim_raw":
     threshold = max(math.ceil(support * len(baskets) - 1e-9), 10)
     found = fim.fpgrowth(baskets, supp=-threshold, report="a")
-    n = len(found)
+    seconds = time.perf_counter() - start
+    pairs = [(items, int(count)) for items, count in found]
 else:
-    n = len(rules.frequent_itemsets(baskets, support, engine=engine, min_count=10))
-seconds = time.perf_counter() - start
+    found = rules.frequent_itemsets(baskets, support, engine=engine, min_count=10)
+    seconds = time.perf_counter() - start
+    pairs = list(zip(found["itemset"], found["count"]))
 done.set()
 watcher.join()
-print(json.dumps({"itemsets": n, "seconds": round(seconds, 3), "baskets_mb": round(base, 1),
+n = len(pairs)
+digest = hashlib.sha1("\n".join(sorted("|".join(sorted(map(str, items))) + ":" + str(int(c)) for items, c in pairs)).encode()).hexdigest()[:12]
+print(json.dumps({"itemsets": n, "digest": digest, "seconds": round(seconds, 3), "baskets_mb": round(base, 1),
                   "peak_mb": round(peak[0], 1), "mining_mb": round(peak[0] - base, 1)}))
 """
 
@@ -76,11 +83,14 @@ def prepare(folder: Path) -> dict[str, Path]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--engines", default=",".join(ENGINES), help="comma-separated engines (fim_raw always runs)")
+    engines = list(dict.fromkeys(["fim_raw", *parser.parse_args().engines.split(",")]))
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         paths = prepare(Path(tmp))
         for level, support in CASES:
-            for engine in ENGINES:
+            for engine in engines:
                 try:
                     proc = subprocess.run([sys.executable, "-c", RUN, str(paths[level]), engine, str(support)],
                                           capture_output=True, text=True, timeout=TIMEOUT_S, cwd=ROOT)
@@ -91,9 +101,15 @@ def main() -> None:
                 rows.append(row)
                 print(row, flush=True)
     frame = pd.DataFrame(rows)
+    kept = OUT / "mining.csv"
+    if kept.exists():  # the other engines' rows of an earlier run stay
+        earlier = pd.read_csv(kept)
+        frame = pd.concat([earlier[~earlier["engine"].isin(engines)], frame], ignore_index=True)
+        frame["order"] = frame["engine"].map(ENGINES.index)
+        frame = frame.sort_values(["level", "min_support", "order"], ascending=[True, False, True], kind="stable").drop(columns="order")
     reference = frame[frame["engine"] == "fim_raw"].set_index(["level", "min_support"])
-    frame["same_count_as_fim"] = [
-        r.itemsets == reference.loc[(r.level, r.min_support), "itemsets"] if pd.notna(getattr(r, "itemsets", None)) else False
+    frame["same_as_fim"] = [
+        r.digest == reference.loc[(r.level, r.min_support), "digest"] if isinstance(getattr(r, "digest", None), str) else None
         for r in frame.itertuples()
     ]
     frame["x_fim_time"] = [

@@ -57,6 +57,9 @@ def test_engines_match_brute_force(engine, seed, request):
     assert dict(zip(result["itemset"], result["count"])) == expected
     assert np.allclose(result["support"], result["count"] / n)
     assert result.attrs["empty_baskets"] == len(baskets) - n >= 1 and result.attrs["n_baskets"] == n
+    for support, max_len in ((0.02, 2), (0.1, None)):  # a length cap, and a count threshold that is no round share
+        result = rules.frequent_itemsets(baskets, support, engine=engine, min_count=1, max_len=max_len, spark=spark)
+        assert dict(zip(result["itemset"], result["count"])) == brute_force(baskets, int(np.ceil(support * n)), max_len)
 
 
 def test_item_in_every_basket_is_found():

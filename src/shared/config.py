@@ -90,7 +90,7 @@ PARAMETERS: dict[str, Spec] = {
     "max_len": Spec(int, "notebook 02: largest itemset mined (0 = no limit)", minimum=0),
     "p_adjust": Spec(str, "multiple-testing adjustment of rule p-values", choices=("bh", "holm")),
     "alpha": Spec(float, "significance level for adjusted p-values", minimum=1e-6, maximum=0.5),
-    "mining_engine": Spec(str, "frequent itemset engine", choices=("fim", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori")),
+    "mining_engine": Spec(str, "frequent itemset engine", choices=("fim", "rusket", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori")),
     "max_itemsets": Spec(int, "stop mining (with a suggested support) above this many itemsets", minimum=1),
     "rules_min_support": Spec(float, "rules recommender: minimum support of the itemsets it mines", minimum=1e-7, maximum=1.0),
     "rules_min_confidence": Spec(float, "rules recommender: minimum confidence of the rules it uses", minimum=0.0, maximum=1.0),

@@ -1,7 +1,7 @@
 """The pandas (one-machine) itemset engines behind :func:`shared.mining.frequent_itemsets`, beside the Spark
-one (:mod:`.spark_fpgrowth`): ``fim`` (Borgelt's FP-growth in C) and mlxtend's ``fpgrowth``, ``hmine`` and
-``apriori``. Each takes baskets and a basket-count threshold already checked and guarded by
-:mod:`.itemsets` and returns ``(items, count)`` pairs; they give identical itemsets and counts.
+one (:mod:`.spark_fpgrowth`): ``fim`` (Borgelt's FP-growth in C), ``rusket`` (FP-growth in Rust) and mlxtend's
+``fpgrowth``, ``hmine`` and ``apriori``. Each takes baskets and a basket-count threshold already checked and
+guarded by :mod:`.itemsets` and returns ``(items, count)`` pairs; they give identical itemsets and counts.
 """
 from __future__ import annotations
 
@@ -27,6 +27,29 @@ def mine_fim(tracts: list, threshold: int, max_len: int | None) -> list[tuple[tu
     return [(items, int(c)) for items, c in found if SENTINEL[0] not in items]
 
 
+def frequent_columns(matrix: sparse.csr_matrix, threshold: int) -> np.ndarray:
+    """The columns (items) of the 0/1 baskets x items ``matrix`` in at least ``threshold`` baskets."""
+    return np.flatnonzero(np.asarray(matrix.sum(axis=0)).ravel() >= threshold)
+
+
+def mine_rusket(matrix: sparse.csr_matrix, labels: np.ndarray, threshold: int, max_len: int | None) -> list[tuple[tuple[Any, ...], int]]:
+    """rusket's FP-growth (Rust, ``rusket.mine``) on the 0/1 baskets x items ``matrix`` (non-empty baskets; item
+    ``labels`` per column), cut to the frequent items as for mlxtend. It takes a support share: asked for half a
+    basket under the threshold (so that no rounding of ``support * n`` drops an itemset at it), its counts are
+    read back from the shares and cut at the threshold exactly."""
+    import rusket
+
+    n = matrix.shape[0]
+    frequent = frequent_columns(matrix, threshold)
+    if len(frequent) == 0:
+        return []
+    pruned = matrix[:, frequent].tocsr()
+    result = rusket.mine(pruned, min_support=(threshold - 0.5) / n, max_len=max_len, method="fpgrowth", use_colnames=False)
+    counts = np.rint(result["support"].to_numpy(dtype=np.float64) * n).astype(np.int64)
+    labels = labels[frequent]
+    return [(tuple(labels[list(s)]), int(c)) for s, c in zip(result["itemsets"], counts) if c >= threshold]
+
+
 def mine_mlxtend(matrix: sparse.csr_matrix, labels: np.ndarray, threshold: int, max_len: int | None,
                  algorithm: str) -> list[tuple[tuple[Any, ...], int]]:
     """mlxtend's ``algorithm`` (fpgrowth, hmine or apriori) on the 0/1 baskets x items ``matrix`` (non-empty
@@ -34,8 +57,7 @@ def mine_mlxtend(matrix: sparse.csr_matrix, labels: np.ndarray, threshold: int, 
     from mlxtend import frequent_patterns as fp
 
     n = matrix.shape[0]
-    counts = np.asarray(matrix.sum(axis=0)).ravel()
-    frequent = np.flatnonzero(counts >= threshold)
+    frequent = frequent_columns(matrix, threshold)
     if len(frequent) == 0:
         return []
     pruned = matrix[:, frequent].tocsc()
