@@ -12,6 +12,7 @@ import io
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -225,8 +226,17 @@ class ChainRuns:
         self.process: subprocess.Popen | None = None
         self.thread: threading.Thread | None = None
 
+    @property
+    def basetemp(self) -> Path:
+        """pytest's temporary folder of the session (its factory is not thread-safe: asked once, here, on the
+        main thread, before any run starts; the runs make their folders inside it with ``tempfile``)."""
+        if not hasattr(self, "_basetemp"):
+            self._basetemp = self.config._tmp_path_factory.getbasetemp()
+        return self._basetemp
+
     def plan(self, names: set[str]) -> None:
         todo = [n for n in self.ORDER if n in names]
+        self.basetemp  # noqa: B018 - before the thread starts
         with self.lock:
             for name in todo:
                 self.events.setdefault(name, threading.Event())
@@ -259,15 +269,15 @@ class ChainRuns:
 
     def _execute(self, name: str) -> ChainRun:
         file_run, cwd = None, REPO
-        factory = self.config._tmp_path_factory  # pytest's tmp_path_factory (set up after this plugin's configure)
+        base = self.basetemp
         if name in ("smoke", "smoke_again"):
-            out = factory.mktemp("runs") / "smoke"
+            out = Path(tempfile.mkdtemp(prefix=f"{name}-", dir=base)) / "smoke"
             args = ("run", "--profile", "smoke", "--out", str(out))
         elif name == "shop":
-            file_run, args = start_shop_run(factory.mktemp("shop"))
+            file_run, args = start_shop_run(Path(tempfile.mkdtemp(prefix="shop-", dir=base)))
             out, cwd = file_run.out, file_run.folder
         elif name == "receipts":
-            folder = factory.mktemp("receipts")
+            folder = Path(tempfile.mkdtemp(prefix="receipts-", dir=base))
             out = folder / "run"
             args = ("run", "--profile", "smoke", "-p", "source=file", "-p", f"path={receipts(folder / 'receipts.csv')}",
                     "-p", f"columns={RECEIPT_COLUMNS}", "--out", str(out))
@@ -278,7 +288,7 @@ class ChainRuns:
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         stdout, stderr = self.process.communicate(timeout=1800)
         proc = subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr)
-        log = factory.getbasetemp() / "chain-logs" / f"{name}.log"  # beside no run: the shop's folder stays as a user's
+        log = base / "chain-logs" / f"{name}.log"  # beside no run: the shop's folder stays as a user's
         log.parent.mkdir(exist_ok=True)
         log.write_text(stdout + stderr)
         if file_run is not None:
