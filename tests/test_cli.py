@@ -66,6 +66,34 @@ def test_output_contract(smoke_run):
 
 
 @pytest.mark.slow
+def test_results_command_prints_the_run_folders_numbers_and_fills_the_readme(smoke_run, tmp_path):
+    """``python -m shared results RUN_DIR``: every NDCG cell of its table is leaderboard.csv's value, the header
+    names the commit and CPU, and ``--readme`` replaces only what lies between the markers."""
+    from shared.report import results
+
+    done = run_main("results", str(smoke_run))
+    assert done.returncode == 0, done.stderr
+    text = done.stdout
+    manifest = json.loads((smoke_run / "manifest.json").read_text())
+    assert manifest["git_commit"][:12] in text and manifest["machine"]["cpu"] in text and "with 1 seed." in text
+    board = pd.read_csv(smoke_run / "leaderboard.csv")
+    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model")]
+    assert len(rows) == board["model"].nunique()
+    for line in rows:
+        model, completion, nxt = [c.strip() for c in line.strip("|").split("|")][:3]
+        for task, cell in (("basket_completion", completion), ("next_basket", nxt)):
+            value = board[(board["model"] == model) & (board["task"] == task) & (board["k"] == 10) & (board["metric"] == "ndcg")]["value"].iloc[0]
+            assert cell.replace("*", "").startswith(f"{value:.3f}"), (model, task, cell)
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# before\n\n{results.START}\nold numbers\n{results.END}\n\nafter\n")
+    assert run_main("results", str(smoke_run), "--readme", str(readme)).returncode == 0
+    assert readme.read_text() == f"# before\n\n{results.START}\n{text}{results.END}\n\nafter\n"
+    missing = run_main("results", str(tmp_path / "nowhere"))
+    assert missing.returncode == 2 and missing.stderr.startswith("error: ") and "manifest.json" in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.slow
 def test_html_is_for_stakeholders_and_offline(smoke_run):
     html = (smoke_run / "01_data_cleaning.html").read_text()
     assert "config.collect(globals())" not in html  # no code

@@ -172,3 +172,37 @@ def test_tune_and_evaluate_is_the_sweeps_then_the_test_evaluation(smoke_lines, s
     pd.testing.assert_frame_equal(judged.result.leaderboard, plain.leaderboard)
     pd.testing.assert_frame_equal(judged.tests, evaluate.paired_tests(plain, "ndcg", 10, params["bootstrap_samples"], params["seed"]))
     pd.testing.assert_frame_equal(judged.new_tests, evaluate.paired_tests(plain, "ndcg_new", 10, params["bootstrap_samples"], params["seed"]))
+
+
+def test_trained_models_are_judged_on_every_seed_and_their_mean(smoke_lines, smoke_params, tmp_path):
+    """n_seeds: the seeded model is trained once per seed (each its own weights), its leaderboard value is the
+    mean over seeds, every seed's value is kept, and paired tests pair the seeds."""
+    lines, catalogue = smoke_lines
+    params = {**smoke_params, "n_seeds": 2, "sasrec_epochs": 1}
+    result = evaluate.evaluate(lines, catalogue, params, ["personal_frequency", "sasrec"], progress=False)
+    board, seeds = result.leaderboard, result.seed_board
+    assert set(board.loc[board["model"] == "sasrec", "seeds"]) == {2}
+    assert set(board.loc[board["model"] == "personal_frequency", "seeds"]) == {1}
+    seed = smoke_params["seed"]
+    assert set(seeds["model"]) == {"sasrec"} and sorted(seeds["seed"].unique()) == [seed, seed + 1]
+    assert list(seeds.columns) == ["model", "seed", "task", "k", "metric", "value"]
+    for task in result.tasks:
+        frames = result.seed_per_query[("sasrec", task, 10)]
+        assert len(frames) == 2 and not np.array_equal(frames[0]["ndcg"], frames[1]["ndcg"])  # two trainings
+        by_seed = seeds[(seeds["task"] == task) & (seeds["k"] == 10) & (seeds["metric"] == "ndcg")].sort_values("seed")["value"]
+        assert by_seed.tolist() == pytest.approx([f["ndcg"].mean() for f in frames])
+        row = board[(board["model"] == "sasrec") & (board["task"] == task) & (board["k"] == 10) & (board["metric"] == "ndcg")].iloc[0]
+        assert row["value"] == pytest.approx(by_seed.mean())
+        assert row["seed_sd"] == pytest.approx(np.std(by_seed, ddof=1))
+        assert row["ci_low"] <= row["value"] <= row["ci_high"]
+    tests = evaluate.paired_tests(result, "ndcg", 10, 100, seed)
+    assert set(tests["seeds"]) == {2}
+    for t in tests.itertuples():
+        per_seed = [float(d) for d in t.seed_diffs.split(";")]
+        frames = [result.seed_per_query[("personal_frequency", t.task, 10)][0]["ndcg"] - f["ndcg"]
+                  for f in result.seed_per_query[("sasrec", t.task, 10)]]
+        assert per_seed == pytest.approx([f.mean() for f in frames], rel=1e-5)
+        assert t.seeds_agree == (len({np.sign(d) for d in per_seed}) == 1)
+    report.write_evaluation(tmp_path, result, tests)
+    written = pd.read_csv(tmp_path / "leaderboard_seeds.csv")
+    assert len(written) == len(seeds) and set(written["seed"]) == {seed, seed + 1}

@@ -90,3 +90,63 @@ def test_too_few_queries_give_no_interval_and_no_verdict():
 
     table = versus(pd.DataFrame([{"task": "t", "metric": "ndcg@10", "model_a": "a", "model_b": "b", **one}]), "b")
     assert table["verdict"].tolist() == ["too few queries to judge"]
+
+
+# --- several training seeds ------------------------------------------------------------------------------------
+
+def test_one_seed_gives_the_plain_bootstrap_number_for_number():
+    rng = np.random.default_rng(3)
+    a, b = rng.random(500), rng.random(500)
+    assert metrics.seeded_bootstrap_ci(a[None, :], 300, seed=4) == metrics.bootstrap_ci(a, 300, seed=4)
+    seeded = metrics.seeded_paired_bootstrap(a[None, :], b[None, :], 300, seed=4)
+    plain = metrics.paired_bootstrap(a, b, 300, seed=4)
+    assert {key: seeded[key] for key in plain} == plain
+    assert seeded["seeds"] == 1 and seeded["seeds_agree"] and np.isnan(seeded["seed_sd"])
+
+
+def test_seed_interval_without_query_noise_is_students_t_by_hand():
+    # every query of a seed has the same value: the interval is the seed mean's alone, 0.2 +- t(2) * 0.1 / sqrt(3)
+    values = np.repeat(np.array([[0.1], [0.2], [0.3]]), 400, axis=1)
+    mean, low, high = metrics.seeded_bootstrap_ci(values, 40_000, seed=1)
+    half = 4.302653 * 0.1 / math.sqrt(3)  # t(2) at 0.975
+    assert mean == pytest.approx(0.2)
+    assert mean - low == pytest.approx(half, rel=0.03) and high - mean == pytest.approx(half, rel=0.03)
+
+
+def test_seed_spread_widens_the_interval_and_the_mean_is_over_seeds():
+    rng = np.random.default_rng(5)
+    base = rng.random(2000)
+    same = np.stack([base, base, base])
+    spread = np.stack([base - 0.02, base, base + 0.02])
+    m0, lo0, hi0 = metrics.seeded_bootstrap_ci(same, 20_000, seed=2)
+    m1, lo1, hi1 = metrics.seeded_bootstrap_ci(spread, 20_000, seed=2)
+    assert m0 == pytest.approx(base.mean()) and m1 == pytest.approx(base.mean())
+    assert (hi0 - lo0) == pytest.approx(np.subtract(*metrics.bootstrap_ci(base, 20_000, seed=2)[2:0:-1]))
+    # queries' and seeds' errors combine: wider than the seeds' t interval alone (+-0.0497), narrower than the sum
+    seeds_alone = 2 * 4.302653 * 0.02 / math.sqrt(3)
+    assert 0.9 * seeds_alone > hi0 - lo0 and seeds_alone < hi1 - lo1 < seeds_alone + (hi0 - lo0)
+
+
+def test_a_difference_needs_every_seed_to_agree_in_sign():
+    from shared.report import judged
+
+    rng = np.random.default_rng(6)
+    b = rng.random(3000)
+    # seeds 0.03, 0.03, 0.04 above: significant and agreeing
+    agree = metrics.seeded_paired_bootstrap(np.stack([b + 0.03, b + 0.03, b + 0.04]), b[None, :], 2000, seed=1)
+    assert agree["seeds"] == 3 and agree["seeds_agree"] and agree["p_value"] < 0.05
+    assert agree["seed_diffs"] == "0.03;0.03;0.04" and agree["seed_sd"] == pytest.approx(np.std([0.03, 0.03, 0.04], ddof=1))
+    assert judged(agree, better="helped", worse="hurt") == "helped"
+    # one seed below: the seeds disagree, so nothing is stated, whatever the p-value
+    split = metrics.seeded_paired_bootstrap(np.stack([b + 0.05, b + 0.05, b - 0.001]), b[None, :], 2000, seed=1)
+    assert not split["seeds_agree"] and split["diff"] > 0
+    assert judged(split, better="helped", worse="hurt") == "no difference we can detect (seed spread 0.0294 over 3 seeds)"
+    significant_but_split = {"diff": 0.03, "p_value": 0.001, "seeds": 3, "seeds_agree": False, "seed_sd": 0.02}
+    assert judged(significant_but_split) == "no difference we can detect (seed spread 0.0200 over 3 seeds; the seeds disagree in sign)"
+    assert judged({**significant_but_split, "seeds": 1}) == "better"  # one seed: the p-value alone decides
+    # seeds paired row by row: a shift that is the same for both models' seed cancels out
+    offsets = np.array([[-0.2], [0.0], [0.2]])
+    paired = metrics.seeded_paired_bootstrap(b + offsets + 0.01, b + offsets, 500, seed=1)
+    assert paired["diff"] == pytest.approx(0.01) and paired["seed_sd"] == pytest.approx(0.0, abs=1e-12)
+    with pytest.raises(ValueError, match="pairs seeds"):
+        metrics.seeded_paired_bootstrap(np.stack([b, b, b]), np.stack([b, b]))

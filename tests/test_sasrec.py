@@ -395,6 +395,44 @@ def test_never_bought_item_borrows_from_the_item_its_text_reads_like():
     assert len(wins) >= 5 and np.mean(wins) == 1.0
 
 
+def test_training_seeds_give_their_own_checkpoints_and_each_seed_finds_its_own(tmp_path):
+    shop = cyclic_shop()
+    runs = train.fit_seeds(shop, [settings(tiny(), epochs=1, seed=seed) for seed in (7, 8)], progress=False)
+    assert [r.settings.seed for r in runs] == [7, 8]
+    assert not torch.equal(runs[0].model.items.weight, runs[1].model.items.weight)
+    again = train.fit_sasrec(shop, settings(tiny(), epochs=1, seed=8), progress=False)
+    assert all(torch.equal(v, runs[1].model.state_dict()[k]) for k, v in again.model.state_dict().items())  # seeded
+    for run in runs:  # the seed comes from the settings the model was trained with
+        train.save_checkpoint(run, tmp_path / f"test-seed{run.settings.seed}.pt")
+    for run in runs:
+        found = train.load_checkpoint(tmp_path, ITEMS, seed=run.settings.seed)
+        assert all(torch.equal(v, run.model.state_dict()[k]) for k, v in found.state_dict().items())
+    assert train.load_checkpoint(tmp_path, ITEMS, seed=9) is None
+    # through the protocol: the model built with seed 8 loads seed 8's weights, not the first file's
+    h, c, b = [np.array([0, 1, 2])], [np.zeros(0, int)], [np.zeros(0, int)]
+    built = build("sasrec", {**tiny(), "seed": 8, "sasrec_checkpoint": str(tmp_path), "sasrec_epochs": 0}).fit(shop)
+    direct = train.SequenceScorer(runs[1].model, torch.device("cpu"), np.zeros(len(ITEMS), np.float32))
+    assert np.allclose(built.score(h, c, b), direct.score(h, c, b), atol=1e-6)
+
+
+def test_training_in_worker_processes_gives_what_one_thread_here_gives():
+    """fit_seeds(workers=2): each run in a one-thread process, the results in the order asked, each equal to
+    the same run trained here on one thread (a result never depends on the worker or the order)."""
+    shop, text = cyclic_shop(), planted_text()
+    runs = [settings(tiny(), epochs=1, seed=5), settings(tiny(), epochs=1, seed=6, text=True), settings(tiny(), epochs=1, seed=7)]
+    parallel = train.fit_seeds(shop, runs, text=text, workers=2, progress=False)
+    assert [(r.settings.seed, r.settings.text) for r in parallel] == [(5, False), (6, True), (7, False)]
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        here = [train.fit_sasrec(shop, run, progress=False, text=text) for run in runs]
+    finally:
+        torch.set_num_threads(threads)
+    for a, b in zip(parallel, here):
+        assert a.model.config == b.model.config and a.history["loss"].tolist() == b.history["loss"].tolist()
+        assert all(torch.equal(v, b.model.state_dict()[k]) for k, v in a.model.state_dict().items())
+
+
 def test_text_checkpoint_round_trip_and_folders(tmp_path):
     shop = cyclic_shop()
     text = planted_text()

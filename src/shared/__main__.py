@@ -1,4 +1,4 @@
-"""Command line: ``python -m shared run|check|params|profiles``.
+"""Command line: ``python -m shared run|check|results|params|profiles``.
 
 Errors print one line ``error: ...`` naming the parameter, file, column or notebook and cell, then exit
 non-zero (2 for bad parameters or input, or Spark unable to start, 1 for a failed notebook). ``--traceback`` adds the traceback.
@@ -13,6 +13,7 @@ import traceback
 
 from . import config
 from .data import DataError
+from .report.results import ResultsError, results_markdown, write_readme_results
 from .runner import InputError, RunError, Terminated, check, run
 from .spark_session import SparkUnavailable
 
@@ -33,6 +34,10 @@ def _parser() -> argparse.ArgumentParser:
     check.add_argument("-p", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                        help="override one parameter (value read as YAML); repeatable")
     check.add_argument("--traceback", action="store_true", help="print the full traceback on errors")
+    results = sub.add_parser("results", help="print a run folder's results as markdown (the README's tables come from here)")
+    results.add_argument("run_dir", metavar="RUN_DIR", help="a finished run folder, e.g. reports/latest")
+    results.add_argument("--readme", metavar="PATH", help="also write them between the results markers of this README")
+    results.add_argument("--traceback", action="store_true", help="print the full traceback on errors")
     params = sub.add_parser("params", help="list the parameters, their defaults and meaning")
     params.add_argument("--profile", default="default")
     sub.add_parser("profiles", help="list the parameter profiles")
@@ -50,11 +55,16 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{name:22s} {values[name]!r:32} {spec.help}")
         elif args.command == "run":
             run(args.profile, args.params_file, args.overrides, args.out)
+        elif args.command == "results":
+            text = results_markdown(args.run_dir)
+            print(text, end="")
+            if args.readme:
+                write_readme_results(args.readme, text)
         elif args.command == "check":
             facts = check(args.profile, args.params_file, args.overrides)
             print("ok: " + ", ".join(f"{value:,} {name.replace('_', ' ')}" for name, value in facts.items()))
         return 0
-    except (config.ParameterError, DataError, SparkUnavailable, InputError) as exc:
+    except (config.ParameterError, DataError, SparkUnavailable, InputError, ResultsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         if getattr(args, "traceback", False):
             traceback.print_exc()

@@ -4,11 +4,19 @@
 full catalogue for every query of both tasks, and returns the leaderboard (long format, with 95% bootstrap
 intervals over queries) plus the per-query values the figures and paired tests need. A model that raises in
 ``fit`` or ``score`` is reported as failed with its error; the others are still evaluated.
+
+Trained neural models (:data:`shared.models.SEEDED_MODELS`) are fitted once per training seed
+(:func:`shared.models.training_seeds`, ``n_seeds`` of them). Their leaderboard value is the mean over seeds, its
+interval combines the bootstrap over queries with the spread between seeds
+(:func:`shared.metrics.seeded_bootstrap_ci`), every seed's value is kept (``Evaluation.seed_board``, the run
+folder's ``leaderboard_seeds.csv``), and paired tests pair the same seeds
+(:func:`shared.metrics.seeded_paired_bootstrap`).
 """
 from __future__ import annotations
 
 import time
 import traceback
+import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Mapping, Sequence
 
@@ -21,7 +29,8 @@ from .config import ParameterError
 from .models import Interactions, Recommender, recommend
 from .split import Queries, build_tasks, fit_lines, next_basket_reason, sequences_reason, vocabulary
 
-LEADERBOARD_COLUMNS = ["model", "task", "k", "metric", "value", "ci_low", "ci_high", "note"]
+LEADERBOARD_COLUMNS = ["model", "task", "k", "metric", "value", "ci_low", "ci_high", "seeds", "seed_sd", "note"]
+SEED_BOARD_COLUMNS = ["model", "seed", "task", "k", "metric", "value"]
 #: models that learn from each customer's sequence of baskets (SASRec and the models built on it)
 SEQUENCE_MODELS = ("sasrec", "sasrec_text", "sasrec_repeat")
 
@@ -32,7 +41,13 @@ class Evaluation:
     tasks: dict[str, Queries]
     train: Interactions
     leaderboard: pd.DataFrame
+    #: (model, task, k) -> per-query metrics; for a model trained with several seeds, each query's mean over seeds
     per_query: dict[tuple[str, str, int], pd.DataFrame] = field(default_factory=dict)
+    #: (model, task, k) -> the per-query metrics of each training seed, in seed order (one frame: no seeds)
+    seed_per_query: dict[tuple[str, str, int], list[pd.DataFrame]] = field(default_factory=dict)
+    #: every training seed's values of the seeded models: model, seed, task, k, metric, value
+    seed_board: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=SEED_BOARD_COLUMNS))
+    #: (model, task) -> top-k lists (a seeded model's first seed)
     recommendations: dict[tuple[str, str], np.ndarray] = field(default_factory=dict)
     failures: dict[str, str] = field(default_factory=dict)
     timings: pd.DataFrame | None = None
@@ -117,48 +132,92 @@ def evaluate(
     categories = train.categories
 
     rows: list[dict[str, Any]] = []
+    seed_rows: list[dict[str, Any]] = []
     evaluation = Evaluation(item_ids=item_ids, tasks=tasks, train=train, leaderboard=pd.DataFrame(), not_applicable=dropped)
     timings = []
     for name in tqdm(names, desc=f"evaluating on {target}", disable=not progress):
-        started = time.perf_counter()
+        seeds = models.training_seeds(name, params)
+        per_seed: list[dict[str, np.ndarray]] = []  # one task -> recs per training seed
         try:
-            model = (factories[name](params) if name in factories else models.build(name, params)).fit(train)
-            fit_seconds = time.perf_counter() - started
-            recs = {}
-            for task, queries in tasks.items():
-                t0 = time.perf_counter()
-                recs[task] = recommend(model, queries.histories, queries.contexts, max(ks), breaks=queries.history_breaks)
-                timings.append({"model": name, "task": task, "fit_s": round(fit_seconds, 2),
-                                "score_s": round(time.perf_counter() - t0, 2), "queries": len(queries)})
+            for training_seed in seeds:
+                started = time.perf_counter()
+                seeded = {**params, "seed": training_seed}
+                model = (factories[name](seeded) if name in factories else models.build(name, seeded)).fit(train)
+                fit_seconds = time.perf_counter() - started
+                recs = {}
+                for task, queries in tasks.items():
+                    t0 = time.perf_counter()
+                    recs[task] = recommend(model, queries.histories, queries.contexts, max(ks), breaks=queries.history_breaks)
+                    timings.append({"model": name, "seed": training_seed, "task": task, "fit_s": round(fit_seconds, 2),
+                                    "score_s": round(time.perf_counter() - t0, 2), "queries": len(queries)})
+                per_seed.append(recs)
         except Exception as exc:  # a broken model must not stop the others
             message = f"{type(exc).__name__}: {exc}"
             evaluation.failures[name] = message + "\n" + traceback.format_exc(limit=3)
             for task in tasks:
                 rows.append({"model": name, "task": task, "k": np.nan, "metric": "failed", "value": np.nan,
-                             "ci_low": np.nan, "ci_high": np.nan, "note": message})
+                             "ci_low": np.nan, "ci_high": np.nan, "seeds": len(seeds), "seed_sd": np.nan, "note": message})
             continue
         for task, queries in tasks.items():
-            evaluation.recommendations[(name, task)] = recs[task]
+            evaluation.recommendations[(name, task)] = per_seed[0][task]
             for k in ks:
-                per_query, summary = _task_metrics(recs[task], queries, k, train, information, categories, wanted, n_boot, seed)
-                evaluation.per_query[(name, task, k)] = per_query
-                rows.extend({"model": name, "task": task, "k": k, **s, "note": ""} for s in summary)
+                frames, summaries = zip(*(_task_metrics(recs[task], queries, k, train, information, categories, wanted)
+                                          for recs in per_seed))
+                evaluation.seed_per_query[(name, task, k)] = list(frames)
+                evaluation.per_query[(name, task, k)] = _mean_over_seeds(frames)
+                for metric, values in summaries[0].items():
+                    by_seed = [summary[metric] for summary in summaries]
+                    rows.append({"model": name, "task": task, "k": k, "metric": metric,
+                                 **_summarise(by_seed, n_boot, seed), "note": ""})
+                    if name in models.SEEDED_MODELS:
+                        seed_rows.extend({"model": name, "seed": s, "task": task, "k": k, "metric": metric,
+                                          "value": float(np.nanmean(v)) if isinstance(v, np.ndarray) else v}
+                                         for s, v in zip(seeds, by_seed))
     evaluation.leaderboard = pd.DataFrame(rows, columns=LEADERBOARD_COLUMNS)
+    evaluation.seed_board = pd.DataFrame(seed_rows, columns=SEED_BOARD_COLUMNS)
     evaluation.timings = pd.DataFrame(timings)
     return evaluation
 
 
-def _task_metrics(recs, queries: Queries, k, train, information, categories, wanted, n_boot, seed):
+def _mean_over_seeds(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:
+    """Each query's mean over the seeds' per-query frames (NaN where every seed is undefined)."""
+    if len(frames) == 1:
+        return frames[0]
+    stacked = np.stack([f.to_numpy(dtype=float) for f in frames])
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return pd.DataFrame(np.nanmean(stacked, axis=0), columns=frames[0].columns)
+
+
+def _summarise(by_seed: Sequence[np.ndarray | float], n_boot: int, seed: int) -> dict[str, Any]:
+    """Leaderboard value, interval and seed spread of one metric from each seed's per-query values (or, for a
+    metric of the whole run such as coverage, each seed's single value: the mean, no interval)."""
+    if not isinstance(by_seed[0], np.ndarray):
+        values = np.asarray(by_seed, dtype=float)
+        return {"value": float(values.mean()), "ci_low": np.nan, "ci_high": np.nan, "seeds": len(values),
+                "seed_sd": float(values.std(ddof=1)) if len(values) > 1 else np.nan}
+    matrix = np.stack(by_seed)
+    mean, low, high = metrics.seeded_bootstrap_ci(matrix, n_boot, seed)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        seed_means = np.nanmean(matrix, axis=1)
+    return {"value": mean, "ci_low": low, "ci_high": high, "seeds": len(matrix),
+            "seed_sd": float(np.nanstd(seed_means, ddof=1)) if len(matrix) > 1 else np.nan}
+
+
+def _task_metrics(recs, queries: Queries, k, train, information, categories, wanted
+                  ) -> tuple[pd.DataFrame, dict[str, np.ndarray | float]]:
+    """One model's (one seed's) lists on one task at k: the per-query metrics, and every leaderboard metric
+    (metric -> per-query values, or the single value of a metric of the whole run such as coverage)."""
     per_query: dict[str, np.ndarray] = {}
-    summary = []
+    summary: dict[str, np.ndarray | float] = {}
 
     def add(metric: str, values: np.ndarray | None = None, value: float | None = None) -> None:
         if values is not None:
             per_query[metric] = values
-            mean, low, high = metrics.bootstrap_ci(values, n_boot, seed)
+            summary[metric] = np.asarray(values, dtype=float)
         else:
-            mean, low, high = value, np.nan, np.nan
-        summary.append({"metric": metric, "value": mean, "ci_low": low, "ci_high": high})
+            summary[metric] = float(value)
 
     for metric, values in metrics.ranking(recs, queries.targets, k).items():
         if metric in wanted:
@@ -191,17 +250,23 @@ def _task_metrics(recs, queries: Queries, k, train, information, categories, wan
 
 
 def paired_tests(evaluation: Evaluation, metric: str = "ndcg", k: int = 10, n_boot: int = 1000, seed: int = 0) -> pd.DataFrame:
-    """Every pair of models on every task: difference of ``metric@k`` over the same queries, interval, p."""
+    """Every pair of models on every task: difference of ``metric@k`` over the same queries, interval, p; for
+    models trained with several seeds, the same seeds paired (a model without seeds against each of them), with
+    the seed spread and whether every seed agrees in sign (:func:`shared.metrics.seeded_paired_bootstrap`)."""
     rows = []
     names = [m for m in evaluation.models if m not in evaluation.failures]
     for task in evaluation.tasks:
         for i, a in enumerate(names):
             for b in names[i + 1 :]:
-                va = evaluation.per_query[(a, task, k)].get(metric)
-                vb = evaluation.per_query[(b, task, k)].get(metric)
-                if va is None or vb is None:
+                frames_a = evaluation.seed_per_query.get((a, task, k))
+                frames_b = evaluation.seed_per_query.get((b, task, k))
+                if frames_a is None or frames_b is None or metric not in frames_a[0] or metric not in frames_b[0]:
                     continue
-                test = metrics.paired_bootstrap(va.to_numpy(), vb.to_numpy(), n_boot, seed)
+                if len(frames_a) != len(frames_b) and 1 not in (len(frames_a), len(frames_b)):
+                    continue  # different numbers of seeds: nothing to pair
+                va = np.stack([f[metric].to_numpy(dtype=float) for f in frames_a])
+                vb = np.stack([f[metric].to_numpy(dtype=float) for f in frames_b])
+                test = metrics.seeded_paired_bootstrap(va, vb, n_boot, seed)
                 rows.append({"task": task, "metric": f"{metric}@{k}", "model_a": a, "model_b": b, **test})
     return pd.DataFrame(rows)
 

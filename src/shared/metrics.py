@@ -19,10 +19,15 @@ Per-query definitions, with ``hits@k`` the number of relevant items among the fi
 
 and over the whole run: ``coverage@k`` = distinct recommended items / catalogue size.
 A query with an empty target is undefined for recall and ndcg: callers drop such queries first.
+
+Models trained with several seeds (``n_seeds``) are judged on the mean over seeds: :func:`seeded_bootstrap_ci`
+and :func:`seeded_paired_bootstrap` widen the bootstrap over queries by the seed mean's error, and reduce to
+:func:`bootstrap_ci` and :func:`paired_bootstrap` for one seed.
 """
 from __future__ import annotations
 
-from typing import Sequence
+import warnings
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -139,6 +144,82 @@ def paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: int
     else:
         p = min(1.0, 2 * min((means <= 0).mean(), (means >= 0).mean()))
     return {"diff": float(observed), "ci_low": float(low), "ci_high": float(high), "p_value": float(p), "n": int(len(diff))}
+
+
+def seed_noise(seed_means: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Draws of the error of a mean over training seeds: ``t(n - 1) * sd(seed_means) / sqrt(n)`` for ``n``
+    seeds (Student's t, because the spread is estimated from as few as 2 or 3 seeds); zeros for one seed.
+    Drawn from their own stream, so adding them leaves the query resampling of the same ``seed`` unchanged."""
+    seed_means = np.asarray(seed_means, dtype=float)
+    seed_means = seed_means[~np.isnan(seed_means)]
+    n = len(seed_means)
+    if n < 2:
+        return np.zeros(n_boot)
+    spread = seed_means.std(ddof=1) / np.sqrt(n)
+    return np.random.default_rng([seed, 7919]).standard_t(n - 1, n_boot) * spread
+
+
+def seeded_bootstrap_ci(values: np.ndarray, n_boot: int = 1000, seed: int = 0, alpha: float = 0.05) -> tuple[float, float, float]:
+    """Mean and interval of a model trained with several seeds: ``values`` is (seeds x queries), every seed
+    on the same queries. The estimate is the mean over seeds and queries. Its interval combines both sources
+    of chance: the percentile bootstrap over queries of each query's mean over seeds, with each resampled mean
+    shifted by a draw of the seed mean's error (:func:`seed_noise`: the between-seed spread of the seeds' means,
+    scaled by Student's t). With one seed it is :func:`bootstrap_ci`, number for number."""
+    values = np.atleast_2d(np.asarray(values, dtype=float))
+    if len(values) == 1:
+        return bootstrap_ci(values[0], n_boot, seed, alpha)
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a query every seed leaves undefined stays NaN
+        per_query = np.nanmean(values, axis=0)
+        seed_means = np.nanmean(values, axis=1)
+    per_query = per_query[~np.isnan(per_query)]
+    if len(per_query) == 0:
+        return (np.nan, np.nan, np.nan)
+    if len(per_query) < MIN_QUERIES:
+        return (float(per_query.mean()), np.nan, np.nan)
+    means = _resampled_means(per_query[None, :], n_boot, seed)[0] + seed_noise(seed_means, n_boot, seed)
+    low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+    return float(per_query.mean()), float(low), float(high)
+
+
+def seeded_paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, seed: int = 0,
+                            alpha: float = 0.05) -> dict[str, Any]:
+    """:func:`paired_bootstrap` for models trained with several seeds. ``a`` and ``b`` are (seeds x queries):
+    row s of both belongs to the same seed (a model without training has one row, compared with every seed
+    of the other). The difference is taken per seed and query; the interval and p-value come from the
+    bootstrap over queries of each query's mean difference, each resampled mean shifted by a draw of the seed
+    mean's error (:func:`seed_noise`). Also returned: ``seeds``, the per-seed mean differences
+    (``seed_diffs``, ';'-joined), their standard deviation (``seed_sd``, the seed spread) and whether every
+    seed's difference has the sign of the mean (``seeds_agree``). With one seed each it is
+    :func:`paired_bootstrap`, number for number, and ``seeds_agree`` is true."""
+    a, b = np.atleast_2d(np.asarray(a, dtype=float)), np.atleast_2d(np.asarray(b, dtype=float))
+    if a.shape[1] != b.shape[1]:
+        raise ValueError("seeded_paired_bootstrap needs the two models' values on the same queries")
+    if len(a) != len(b) and 1 not in (len(a), len(b)):
+        raise ValueError(f"seeded_paired_bootstrap pairs seeds: {len(a)} against {len(b)} rows")
+    diffs = a - b  # broadcasts a model without seeds against every seed of the other
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        seed_diffs = np.array([np.nanmean(d) if (~np.isnan(d)).any() else np.nan for d in diffs])
+    if len(diffs) == 1:
+        test: dict[str, Any] = paired_bootstrap(a[0], b[0], n_boot, seed, alpha)
+    else:
+        keep = ~np.isnan(diffs).any(axis=0)
+        per_query = diffs[:, keep].mean(axis=0)
+        if len(per_query) < MIN_QUERIES:
+            test = {"diff": float(per_query.mean()) if len(per_query) else np.nan, "ci_low": np.nan, "ci_high": np.nan,
+                    "p_value": np.nan, "n": int(len(per_query))}
+        else:
+            means = _resampled_means(per_query[None, :], n_boot, seed)[0] + seed_noise(seed_diffs, n_boot, seed)
+            low, high = np.quantile(means, [alpha / 2, 1 - alpha / 2])
+            observed = float(per_query.mean())
+            p = 1.0 if observed == 0 and np.all(means == 0) else min(1.0, 2 * min((means <= 0).mean(), (means >= 0).mean()))
+            test = {"diff": observed, "ci_low": float(low), "ci_high": float(high), "p_value": float(p), "n": int(len(per_query))}
+    sign = np.sign(test["diff"]) if np.isfinite(test["diff"]) else 0.0
+    test.update(seeds=len(diffs), seed_diffs=";".join(f"{d:.6g}" for d in seed_diffs),
+                seed_sd=float(np.nanstd(seed_diffs, ddof=1)) if len(seed_diffs) > 1 else np.nan,
+                seeds_agree=bool(sign != 0 and np.all(np.sign(seed_diffs) == sign)))
+    return test
 
 
 def _resampled_means(rows: np.ndarray, n_boot: int, seed: int, chunk: int = 50) -> np.ndarray:

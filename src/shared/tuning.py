@@ -30,11 +30,13 @@ def validation_sweep(
     epochs) and score it on the validation queries.
 
     Returns the table (one row per setting and task, with the interval and the seconds it took) and the
-    setting with the best mean ``metric@k`` over the tasks.
+    setting with the best mean ``metric@k`` over the tasks. A model trained with several seeds
+    (``n_seeds``) is tuned with the first (the run's ``seed``).
     """
     keys = list(grid)
     rows = []
-    quick = {**params, **(fixed or {}), "metrics": [metric],
+    # a trained model is tuned with its first training seed: a choice, not a verdict (the test weeks judge every seed)
+    quick = {**params, **(fixed or {}), "metrics": [metric], "n_seeds": 1,
              "bootstrap_samples": max(10, min(params["bootstrap_samples"], 200))}
     for values in tqdm(list(itertools.product(*(grid[key] for key in keys))), desc=f"tuning {model}", disable=not progress):
         setting = dict(zip(keys, values))

@@ -121,6 +121,17 @@ MODELS = tuple(ARGUMENTS)
 NEEDS_TEXT = ("text_knn", "sasrec_text")
 
 
+#: trained neural models: each is trained with ``n_seeds`` seeds (:func:`training_seeds`) and judged on their mean
+SEEDED_MODELS = ("sasrec", "sasrec_text", "sasrec_repeat")
+
+
+def training_seeds(name: str, params: Params) -> list[int]:
+    """The training seeds of model ``name``: ``seed``, ``seed + 1``, ... (``n_seeds`` of them) for the models of
+    :data:`SEEDED_MODELS`, the run's ``seed`` alone for every other model."""
+    count = params["n_seeds"] if name in SEEDED_MODELS else 1
+    return [int(params["seed"]) + i for i in range(count)]
+
+
 def available(name: str, params: Params) -> bool:
     """Whether the run has what model ``name`` needs (item text vectors for the text models)."""
     return not (name in NEEDS_TEXT and not params.get("text_embeddings"))

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .tables import md_text, named, p_text, pct, verdict, versus
+from .tables import judged, md_text, named, p_text, pct, verdict, versus
 
 def new_items_verdict(board: pd.DataFrame, tests: pd.DataFrame, model: str = "sasrec", k: int = 10) -> str:
     """Does ``model`` beat every other model on next-basket NDCG@k for new (never bought) items? In words,
@@ -20,8 +20,12 @@ def new_items_verdict(board: pd.DataFrame, tests: pd.DataFrame, model: str = "sa
     duel = duel[(duel["model"] == model) & (duel["task"] == "next_basket")]
     column = "minus " + str(best["model"])
     test = f" (difference {duel.iloc[0][column]:+.4f}, {p_text(duel.iloc[0]['p_value'])})" if len(duel) else ""
-    if mine["value"] > best["value"]:
+    words = duel.iloc[0]["verdict"] if len(duel) else "no test"
+    if mine["value"] > best["value"] and words == "better":
         head = f"**Yes: {model} has the best next-basket NDCG@{k} on new items**, {mine['value']:.4f} against {best['model']}'s {best['value']:.4f}{test}."
+    elif mine["value"] > best["value"]:
+        head = (f"**Not established: {model} scores highest on new items** ({mine['value']:.4f} against {best['model']}'s "
+                f"{best['value']:.4f}{test}), **but the difference does not hold**: {words}.")
     else:
         head = (f"**No: {model} does not beat every other model on new items.** Its next-basket NDCG@{k} on items the "
                 f"customer never bought is {mine['value']:.4f}; {best['model']} reaches {best['value']:.4f}{test}.")
@@ -48,7 +52,7 @@ def pretrained_verdict(board: pd.DataFrame, tests: pd.DataFrame, fused: str = "s
                 continue
             t = duel.iloc[0]
             diff = t["diff"] if t["model_a"] == fused else -t["diff"]
-            word = verdict(t["p_value"], alpha, "helped" if diff > 0 else "hurt", "made no measurable difference")
+            word = judged({**t.to_dict(), "diff": diff}, alpha, "helped", "hurt", "made no measurable difference")
             lines.append(f"- {task.replace('_', ' ')}{label}: {rows[fused]:.4f} vs {rows[plain]:.4f} (difference {diff:+.4f}, "
                          f"{p_text(t['p_value'])}): the text {word}.")
     return "\n".join(lines)
@@ -117,7 +121,7 @@ def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.Data
         row = rows.iloc[0]
         sign = 1 if row["model_a"] == a else -1
         low, high = sorted((sign * row["ci_low"], sign * row["ci_high"]))
-        return {"diff": sign * row["diff"], "p": row["p_value"], "low": low, "high": high}
+        return {**row.to_dict(), "diff": sign * row["diff"], "p": row["p_value"], "low": low, "high": high}
 
     models = [m for m in dict.fromkeys(board["model"]) if m != "personal_frequency"]
     ndcg = board[(board["metric"] == "ndcg") & (board["k"] == k)].dropna(subset=["value"])
@@ -133,12 +137,13 @@ def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.Data
                 others = sub[sub["model"] != "personal_frequency"]
                 runner = others.loc[others["value"].idxmax()] if len(others) else None
                 t = test(task, "personal_frequency", runner["model"]) if runner is not None else None
-                judged = (f"no model beats it: the best other, {runner['model']}, is {abs(t['diff']):.3f} NDCG lower "
-                           f"({p_text(t['p'])})." if t else "no other model to compare.")
-                lines.append(f"- For {label}, what the customer always buys is the best predictor (NDCG {best['value']:.3f}); {judged}")
+                judgement = (f"no model beats it: the best other, {runner['model']}, is {abs(t['diff']):.3f} NDCG lower "
+                             f"({p_text(t['p'])}: {judged(t, 0.05, 'a real difference', 'a real difference', 'not a significant difference')})."
+                             if t else "no other model to compare.")
+                lines.append(f"- For {label}, what the customer always buys is the best predictor (NDCG {best['value']:.3f}); {judgement}")
             else:
                 t = test(task, best["model"], "personal_frequency")
-                sure = verdict(t["p"], 0.05, not_significant="not a significant difference") if t else ""
+                sure = judged(t, 0.05, "a real difference", "a real difference", "not a significant difference") if t else ""
                 gain = (f", {best['value'] / base['value'] - 1:+.1%} relative; difference {t['diff']:+.3f}, 95% interval "
                         f"[{t['low']:+.3f}, {t['high']:+.3f}]") if t and base is not None and base["value"] else ""
                 lines.append(
@@ -165,7 +170,11 @@ def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.Data
     lines += [
         "**How sure we are.** Every figure is measured on shopping the models never saw (the test weeks), on every "
         "basket, ranking the full catalogue. Intervals are 95% bootstrap intervals over queries; differences "
-        "between two models are tested on the same queries (paired bootstrap), and called real when p < 0.05.",
+        "between two models are tested on the same queries (paired bootstrap), and called real when p < 0.05."
+        + (f" The neural models ({', '.join(sorted(set(board.loc[board['seeds'] > 1, 'model'])))}) were each trained with "
+           f"{int(board['seeds'].max())} seeds: their figure is the mean over seeds, their interval also covers the spread "
+           "between seeds, and a difference involving them is called real only when, in addition, every seed agrees in sign."
+           if "seeds" in board and (board["seeds"] > 1).any() else ""),
     ]
     return "\n".join(lines)
 

@@ -2,7 +2,7 @@
 
 Layout of a run folder ``DIR``::
 
-    index.html  manifest.json  params.json  ledger.csv  leaderboard.csv  significance.csv  itemsets.csv
+    index.html  manifest.json  params.json  ledger.csv  leaderboard.csv  leaderboard_seeds.csv  significance.csv  itemsets.csv
     rules.csv  NN_name.ipynb  NN_name.html  figures/*.png
     data/lines.parquet  data/catalogue.parquet  data/rejected.parquet  data/summary.json  data/tuned.json ...
 """
@@ -106,12 +106,14 @@ def read_csv(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={"item_id": str, "similar_item_id": str})
 
 
-def checkpoint_path(run_dir: str | Path, name: str = "") -> Path:
-    """Notebook 04's SASRec checkpoints live in ``data/sasrec/`` (one file per fit period and variant, e.g.
-    ``validation.pt``, ``test.pt``, ``text-test.pt``); without ``name``, the folder, which the recommender
-    searches for the checkpoint of its catalogue and variant."""
+def checkpoint_path(run_dir: str | Path, name: str = "", seed: int | None = None) -> Path:
+    """Notebook 04's SASRec checkpoints live in ``data/sasrec/`` (one file per fit period, variant and training
+    seed, e.g. ``validation-seed42.pt``, ``test-seed43.pt``, ``text-test-seed44.pt``); without ``name``, the
+    folder, which the recommender searches for the checkpoint of its catalogue, variant and seed."""
     folder = Path(run_dir) / "data" / "sasrec"
-    return folder / f"{name}.pt" if name else folder
+    if not name:
+        return folder
+    return folder / (f"{name}-seed{seed}.pt" if seed is not None else f"{name}.pt")
 
 
 def text_vectors_path(run_dir: str | Path) -> Path:
@@ -194,11 +196,14 @@ def write_cleaned(run_dir: str | Path, dataset, result, lines: pd.DataFrame, spl
 
 
 def write_evaluation(run_dir: str | Path, evaluation, tests: pd.DataFrame) -> Path:
-    """Write notebook 05's artefacts: leaderboard.csv, significance.csv, and under data/ the queries of each
-    task and every model's top-k lists, from which any metric can be recomputed independently."""
+    """Write notebook 05's artefacts: leaderboard.csv (a seeded model's mean over seeds),
+    leaderboard_seeds.csv (every training seed's values of the seeded models), significance.csv, and under
+    data/ the queries of each task and every model's top-k lists (a seeded model's first seed), from which any
+    metric can be recomputed independently."""
     run_dir = Path(run_dir)
     folder = data_dir(run_dir)
     path = write_csv(evaluation.leaderboard, run_dir / "leaderboard.csv")
+    write_csv(evaluation.seed_board, run_dir / "leaderboard_seeds.csv")
     write_csv(tests, run_dir / "significance.csv")
     ids = evaluation.item_ids
     for task, queries in evaluation.tasks.items():

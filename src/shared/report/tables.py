@@ -85,6 +85,20 @@ def leaderboard_table(board: pd.DataFrame, k: int = 10,
     return wide[[m for m in metrics if m in wide.columns]].rename(columns=lambda m: f"{m}@{k}")
 
 
+def seed_table(seed_board: pd.DataFrame, k: int = 10, metric: str = "ndcg") -> pd.DataFrame:
+    """The trained models' ``metric@k`` per training seed (a column per seed), with the mean and the standard
+    deviation over seeds (the seed spread: how far a rerun on another machine can move the result)."""
+    rows = seed_board[(seed_board["k"] == k) & (seed_board["metric"] == metric)]
+    if rows.empty:
+        return pd.DataFrame()
+    wide = rows.pivot_table(index=["task", "model"], columns="seed", values="value", aggfunc="first")
+    wide.columns = [f"seed {c}" for c in wide.columns]
+    values = wide.to_numpy(dtype=float)
+    wide[f"mean {metric}@{k}"] = values.mean(axis=1)
+    wide["seed spread (sd)"] = values.std(axis=1, ddof=1) if values.shape[1] > 1 else np.nan
+    return wide.round(4)
+
+
 def pct(x: float) -> str:
     return f"{x:.1%}" if pd.notna(x) else "n/a"
 
@@ -123,6 +137,28 @@ def verdict(p: float, alpha: float = 0.05, significant: str = "a real difference
     return significant if p < alpha else not_significant
 
 
+def judged(test, alpha: float = 0.05, better: str = "better", worse: str = "worse",
+           no_difference: str = "no significant difference") -> str:
+    """The words for one paired test (a row of :func:`shared.evaluate.paired_tests`, or a mapping with its
+    ``diff``, ``p_value`` and, for models trained with several seeds, ``seeds``, ``seeds_agree``, ``seed_sd``):
+    ``better`` or ``worse`` only when the test is significant **and** every seed's difference has the same sign;
+    otherwise ``no_difference`` (with several seeds: "no difference we can detect", with the seed spread).
+    Never a difference from too few queries."""
+    get = test.get if hasattr(test, "get") else (lambda key, default=None: getattr(test, key, default))
+    p, diff = get("p_value"), get("diff")
+    if p is None or not np.isfinite(p):
+        return "too few queries to judge"
+    seeds = int(get("seeds", 1) if pd.notna(get("seeds", 1)) else 1)
+    agree = bool(get("seeds_agree", True)) if seeds > 1 else True
+    if p < alpha and agree:
+        return better if diff > 0 else worse
+    if seeds > 1:
+        spread = get("seed_sd", np.nan)
+        why = "; the seeds disagree in sign" if p < alpha else ""
+        return f"no difference we can detect (seed spread {spread:.4f} over {seeds} seeds{why})"
+    return no_difference
+
+
 def named_pairs(pairs: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataFrame:
     """Item pairs with product names, for display."""
     cols = ["product_a", "product_b", "baskets", "support", "confidence_a_to_b", "confidence_b_to_a", "lift"]
@@ -130,7 +166,8 @@ def named_pairs(pairs: pd.DataFrame, catalogue: pd.DataFrame | None) -> pd.DataF
 
 
 def versus(tests: pd.DataFrame, reference: str) -> pd.DataFrame:
-    """Every model against ``reference`` on each task: difference (model minus reference), interval, p-value."""
+    """Every model against ``reference`` on each task: difference (model minus reference), interval, p-value,
+    and the verdict by :func:`judged` (for models trained with several seeds: all seeds must agree in sign)."""
     rows = []
     for r in tests.itertuples():
         if reference not in (r.model_a, r.model_b):
@@ -139,7 +176,9 @@ def versus(tests: pd.DataFrame, reference: str) -> pd.DataFrame:
         low, high = sorted((sign * r.ci_low, sign * r.ci_high))
         rows.append({"task": r.task, "metric": r.metric, "model": other, f"minus {reference}": sign * r.diff,
                      "ci_low": low, "ci_high": high, "p_value": r.p_value,
-                     "verdict": verdict(r.p_value, 0.05, "better" if sign * r.diff > 0 else "worse", "no significant difference")})
+                     **({"seeds": r.seeds, "seeds_agree": r.seeds_agree} if hasattr(r, "seeds") else {}),
+                     "verdict": judged({"p_value": r.p_value, "diff": sign * r.diff, "seeds": getattr(r, "seeds", 1),
+                                        "seeds_agree": getattr(r, "seeds_agree", True), "seed_sd": getattr(r, "seed_sd", np.nan)})})
     return pd.DataFrame(rows)
 
 

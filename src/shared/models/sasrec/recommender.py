@@ -17,8 +17,8 @@ class SASRecRecommender:
     """The model protocol around SASRec.
 
     - ``checkpoint`` (trained by notebook 04): a ``.pt`` file, or a folder whose ``*.pt`` files are tried
-      in name order; the first trained on the same catalogue (``train.item_ids``, in order) and with the same
-      ``settings.text`` is loaded (so one folder can hold the validation-period and the test-period
+      in name order; the first trained on the same catalogue (``train.item_ids``, in order), with the same
+      ``settings.text`` and the same ``settings.seed`` is loaded (so one folder can hold the validation-period and the test-period
       checkpoints). Without a match it trains for ``settings.epochs`` epochs.
     - ``settings.text`` (``sasrec_text``): the text-fused model. ``text_vectors`` (items x d, e.g. from
       :func:`shared.text.item_embeddings`) are the items' fixed text vectors, ``text_item_ids`` their item
@@ -47,7 +47,8 @@ class SASRecRecommender:
         device = pick_device(self.settings.device)
         model = None
         if self.checkpoint:
-            model = load_checkpoint(self.checkpoint, train.item_ids, str(device), text=self.settings.text)
+            model = load_checkpoint(self.checkpoint, train.item_ids, str(device), text=self.settings.text,
+                                    seed=self.settings.seed)
         if model is None:
             text = self.aligned_text(train.item_ids) if self.settings.text else None
             model = fit_sasrec(train, self.settings, progress=False, text=text).model

@@ -98,6 +98,7 @@ class TrainResult:
     loss: str
     device: str
     item_ids: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    settings: TrainSettings | None = None  # what it was trained with (the seed included)
 
 
 def model_config(settings: TrainSettings, n_items: int, text_dim: int = 0) -> SASRecConfig:
@@ -389,12 +390,76 @@ def _fit(train: Interactions, settings: TrainSettings, validation: Mapping[str, 
         model.load_state_dict(best_state)
     model.eval()
     return TrainResult(model, pd.DataFrame(rows), best_epoch if validation else len(rows), skipped, loss_kind,
-                       str(device), np.asarray(train.item_ids))
+                       str(device), np.asarray(train.item_ids), settings)
 
 
-def save_checkpoint(result: TrainResult, path: str | Path, settings: TrainSettings) -> Path:
+def fit_seeds(train: Interactions, runs: Sequence[TrainSettings], text: np.ndarray | None = None, workers: int = 1,
+              progress: bool = True) -> list[TrainResult]:
+    """:func:`fit_sasrec` for each of ``runs`` (settings that differ in ``seed`` and ``text``; no early stopping:
+    the number of epochs was chosen before), results in the order of ``runs``. ``text`` holds the items' text
+    vectors for the runs with ``settings.text``.
+
+    ``workers`` > 1 (on the CPU, with several runs) trains them side by side in that many processes of one torch
+    thread each: on 2 cores two one-thread trainings do about 1.3x the work of one two-thread training (one
+    training does not keep two cores busy: its window building, Python and small kernels are serial). A run's
+    result then depends only on its settings, never on which worker trained it or in what order (one thread,
+    seeded), but differs in the last digits from the same run on two threads: the choice of ``workers`` is part
+    of the recipe."""
+    runs = list(runs)
+    if workers <= 1 or len(runs) < 2 or pick_device(runs[0].device).type != "cpu":
+        bar = tqdm(runs, desc="training runs", disable=not progress or len(runs) < 2)
+        return [fit_sasrec(train, run, progress=progress, text=text) for run in bar]
+    import concurrent.futures
+    import multiprocessing
+
+    results: list[TrainResult | None] = [None] * len(runs)
+    context = multiprocessing.get_context("spawn")  # a clean interpreter: no forked torch or kernel threads
+    with concurrent.futures.ProcessPoolExecutor(min(workers, len(runs)), mp_context=context, initializer=_worker_start,
+                                                initargs=(train, text)) as pool:
+        futures = {pool.submit(_worker_fit, run): i for i, run in enumerate(runs)}
+        bar = tqdm(total=len(runs), desc=f"training runs ({min(workers, len(runs))} processes)", disable=not progress)
+        for future in concurrent.futures.as_completed(futures):
+            i = futures[future]
+            state, history, best_epoch, skipped, loss, text_dim = future.result()
+            run = runs[i]
+            model = SASRec(model_config(run, train.n_items, text_dim), text if text_dim else None)
+            model.load_state_dict(state)
+            results[i] = TrainResult(model.eval(), history, best_epoch, skipped, loss, "cpu", np.asarray(train.item_ids), run)
+            bar.update()
+        bar.close()
+    return results  # type: ignore[return-value]
+
+
+def runs_table(results: Sequence[TrainResult]) -> pd.DataFrame:
+    """One row per training run: variant, seed, epochs, seconds, tokens/s and the last epoch's loss."""
+    return pd.DataFrame([{"model": "sasrec_text" if r.settings and r.settings.text else "sasrec",
+                          "seed": r.settings.seed if r.settings else None, "epochs": len(r.history),
+                          "seconds": round(float(r.history["seconds"].sum())),
+                          "tokens_per_s": round(float(r.history["tokens_per_s"].mean())),
+                          "last_loss": round(float(r.history["loss"].iloc[-1]), 4)} for r in results])
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start(train: Interactions, text: np.ndarray | None) -> None:
+    torch.set_num_threads(1)
+    _WORKER.update(train=train, text=text)
+
+
+def _worker_fit(run: TrainSettings):
+    result = fit_sasrec(_WORKER["train"], run, progress=False, text=_WORKER["text"])
+    return (result.model.state_dict(), result.history, result.best_epoch, result.skipped_customers, result.loss,
+            result.model.config.text_dim)
+
+
+def save_checkpoint(result: TrainResult, path: str | Path, settings: TrainSettings | None = None) -> Path:
     """Config, weights (with a text-fused model's text matrix: the checkpoint is self-contained), the
-    catalogue's item ids, the best epoch and the settings."""
+    catalogue's item ids, the best epoch and the settings (``settings``, else those it was trained with; their
+    seed tells the checkpoints of several training seeds apart)."""
+    settings = settings or result.settings
+    if settings is None:
+        raise ValueError("save_checkpoint: the training settings are unknown; pass settings")
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"config": result.model.config.to_dict(), "state_dict": result.model.state_dict(),
@@ -411,11 +476,13 @@ def checkpoint_files(path: str | Path) -> list[Path]:
     return [path] if path.is_file() else []
 
 
-def load_checkpoint(path: str | Path, item_ids: np.ndarray, device: str = "auto", text: bool | None = None) -> SASRec | None:
-    """The model of the checkpoint ``path`` if it was trained on the same catalogue (``item_ids``, in order)
-    and, when ``text`` is given, is text-fused exactly when ``text`` is; else None. ``path`` may be a
-    folder: its ``*.pt`` files are tried in name order and the first that matches is used (so one folder can
-    hold the checkpoints of several fit periods, and of both the ID-only and the text-fused model)."""
+def load_checkpoint(path: str | Path, item_ids: np.ndarray, device: str = "auto", text: bool | None = None,
+                    seed: int | None = None) -> SASRec | None:
+    """The model of the checkpoint ``path`` if it was trained on the same catalogue (``item_ids``, in order),
+    when ``text`` is given is text-fused exactly when ``text`` is, and when ``seed`` is given was trained with
+    that seed; else None. ``path`` may be a folder: its ``*.pt`` files are tried in name order and the first
+    that matches is used (so one folder holds the checkpoints of several fit periods, of both the ID-only and
+    the text-fused model, and of every training seed)."""
     wanted = [str(x) for x in item_ids]
     for file in checkpoint_files(path):
         try:
@@ -426,6 +493,8 @@ def load_checkpoint(path: str | Path, item_ids: np.ndarray, device: str = "auto"
             continue
         config = SASRecConfig(**saved["config"])
         if text is not None and bool(config.text_dim) != text:
+            continue
+        if seed is not None and saved.get("settings", {}).get("seed") != seed:
             continue
         model = SASRec(config)
         model.load_state_dict(saved["state_dict"])

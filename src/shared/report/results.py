@@ -1,0 +1,150 @@
+"""The results of a run folder as markdown: ``python -m shared results RUN_DIR`` prints them, and with
+``--readme README.md`` writes them between the README's results markers, so the README holds no number that
+no run produced.
+
+What it prints, all read from the run folder (``manifest.json``, ``data/summary.json``, ``leaderboard.csv``,
+``leaderboard_seeds.csv``, ``significance.csv``): where the run came from (commit, profile, CPU, seeds), the
+data's size, NDCG@k of every model on both tasks with intervals, the verdicts between the models that matter
+(by :func:`.tables.judged`: a trained model's difference holds only when every seed agrees in sign), and how
+much the trained models vary between seeds (what moves between machines; everything else is exact).
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .run_folder import read_json
+from .tables import judged, p_text
+
+START = "<!-- results: printed by `python -m shared results RUN_DIR --readme README.md`; do not edit by hand -->"
+END = "<!-- /results -->"
+#: the comparisons the README states in words: (model, reference, why it matters)
+COMPARISONS = (
+    ("sasrec_text", "sasrec", "the pretrained text inside the Transformer"),
+    ("sasrec_repeat", "repeat_explore", "the frequency-aware Transformer against the best model without training"),
+    ("sasrec_repeat", "sasrec", "what each customer's purchase frequency adds to the Transformer"),
+    ("sasrec", "personal_frequency", "the plain Transformer against what the customer always buys"),
+)
+
+
+class ResultsError(ValueError):
+    """The folder is not a finished run folder (a file is missing)."""
+
+
+def _read(run_dir: Path, name: str) -> pd.DataFrame:
+    path = run_dir / name
+    if not path.exists():
+        raise ResultsError(f"{path}: not found; RUN_DIR must be a finished run folder (python -m shared run --out RUN_DIR)")
+    return pd.read_csv(path)
+
+
+def _cell(value: float, low: float, high: float, bold: bool = False) -> str:
+    head = f"**{value:.3f}**" if bold else f"{value:.3f}"
+    return head if pd.isna(low) else f"{head} [{low:.3f}, {high:.3f}]"
+
+
+def results_markdown(run_dir: str | Path, k: int = 10) -> str:
+    """The run's results as markdown (see the module's docstring)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / "manifest.json").exists():
+        raise ResultsError(f"{run_dir / 'manifest.json'}: not found; RUN_DIR must be a finished run folder")
+    manifest = read_json(run_dir / "manifest.json")
+    summary = read_json(run_dir / "data" / "summary.json") if (run_dir / "data" / "summary.json").exists() else {}
+    board, tests = _read(run_dir, "leaderboard.csv"), _read(run_dir, "significance.csv")
+    seeds = _read(run_dir, "leaderboard_seeds.csv") if (run_dir / "leaderboard_seeds.csv").exists() else pd.DataFrame()
+    machine = manifest.get("machine", {})
+    params = manifest.get("parameters", {})
+    facts = summary.get("facts", {})
+    out = [
+        f"Run `{run_dir.name}`: commit `{str(manifest.get('git_commit', 'unknown'))[:12]}`, profile "
+        f"`{manifest.get('profile', '?')}`, finished {manifest.get('finished', '?')}; CPU {machine.get('cpu', 'unknown')} "
+        f"({machine.get('cpus', '?')} cores); seed {params.get('seed', '?')}, trained neural models with "
+        f"{params.get('n_seeds', 1)} seed{'' if params.get('n_seeds', 1) == 1 else 's'}.",
+        "",
+    ]
+    if facts:
+        out += [", ".join(f"{facts[key]:,} {label}" for key, label in (("lines", "lines"), ("baskets", "baskets"),
+                                                                       ("customers", "customers"), ("items", "products"))
+                          if key in facts) + ".", ""]
+    ndcg = board[(board["k"] == k) & board["metric"].isin(["ndcg", "ndcg_repeat", "ndcg_new"])].dropna(subset=["value"])
+    columns = [("basket_completion", "ndcg", "basket completion"), ("next_basket", "ndcg", "next basket"),
+               ("next_basket", "ndcg_repeat", "next basket, repeat items"), ("next_basket", "ndcg_new", "next basket, new items")]
+    columns = [c for c in columns if ((ndcg["task"] == c[0]) & (ndcg["metric"] == c[1])).any()]
+    if columns:
+        queries = {task: int(rows["n"].iloc[0]) for task, rows in tests.groupby("task")} if "n" in tests else {}
+        out += [f"NDCG@{k} on the test weeks, full catalogue, mean [95% interval]"
+                + (" (" + ", ".join(f"{n:,} {t.replace('_', '-')} queries" for t, n in queries.items()) + ")" if queries else "")
+                + "; a trained neural model's value is the mean over its seeds, its interval covers queries and seeds:", ""]
+        out += ["| model | " + " | ".join(c[2] for c in columns) + " | seeds |", "|---" * (len(columns) + 2) + "|"]
+        first_task, first_metric = columns[min(1, len(columns) - 1)][:2]
+        order = ndcg[(ndcg["task"] == first_task) & (ndcg["metric"] == first_metric)].sort_values("value", ascending=False)["model"]
+        best = {(t, m): ndcg[(ndcg["task"] == t) & (ndcg["metric"] == m)]["value"].max() for t, m, _ in columns}
+        for model in order:
+            cells = []
+            for task, metric, _ in columns:
+                row = ndcg[(ndcg["model"] == model) & (ndcg["task"] == task) & (ndcg["metric"] == metric)]
+                cells.append("" if row.empty else _cell(row["value"].iloc[0], row["ci_low"].iloc[0], row["ci_high"].iloc[0],
+                                                         bold=row["value"].iloc[0] == best[(task, metric)]))
+            n_seeds = board.loc[board["model"] == model, "seeds"].max() if "seeds" in board else 1
+            out.append(f"| {model} | " + " | ".join(cells) + f" | {int(n_seeds) if pd.notna(n_seeds) else 1} |")
+        out.append("")
+    verdicts = _verdicts(tests, k)
+    if verdicts:
+        out += [f"Verdicts (paired bootstrap on the same queries, NDCG@{k}; a difference involving a trained model is "
+                "stated only when it is significant and every seed agrees in sign):", ""] + verdicts + [""]
+    spread = _seed_spread(seeds, k)
+    if spread:
+        out += [f"What varies between machines: only the trained neural models. Every other result is the same to the "
+                f"last digit on any machine (no training noise). Standard deviation of NDCG@{k} over the seeds of this run:",
+                ""] + spread + [""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _verdicts(tests: pd.DataFrame, k: int) -> list[str]:
+    lines = []
+    rows = tests[tests["metric"] == f"ndcg@{k}"]
+    for model, reference, why in COMPARISONS:
+        for task in dict.fromkeys(rows["task"]):
+            pair = rows[(rows["task"] == task) & (((rows["model_a"] == model) & (rows["model_b"] == reference))
+                                                  | ((rows["model_a"] == reference) & (rows["model_b"] == model)))]
+            if pair.empty:
+                continue
+            t = pair.iloc[0].to_dict()
+            sign = 1 if t["model_a"] == model else -1
+            low, high = sorted((sign * t["ci_low"], sign * t["ci_high"]))
+            t["diff"] = sign * t["diff"]
+            by_seed = ""
+            if int(t.get("seeds", 1) or 1) > 1 and isinstance(t.get("seed_diffs"), str):
+                by_seed = ", per seed " + ", ".join(f"{sign * float(d):+.3f}" for d in t["seed_diffs"].split(";"))
+            words = judged(t, 0.05, "better", "worse", "no significant difference")
+            lines.append(f"- {model} vs {reference}, {task.replace('_', ' ')} ({why}): {t['diff']:+.4f} "
+                         f"[{low:+.4f}, {high:+.4f}], {p_text(t['p_value'])}{by_seed}: **{words}**.")
+    return lines
+
+
+def _seed_spread(seeds: pd.DataFrame, k: int) -> list[str]:
+    if seeds.empty:
+        return []
+    rows = seeds[(seeds["k"] == k) & (seeds["metric"] == "ndcg")]
+    lines = []
+    for (model, task), group in rows.groupby(["model", "task"], sort=False):
+        values = group.sort_values("seed")["value"].to_numpy()
+        if len(values) < 2:
+            continue
+        lines.append(f"- {model}, {task.replace('_', ' ')}: {np.std(values, ddof=1):.4f} "
+                     f"(seeds {', '.join(f'{v:.3f}' for v in values)})")
+    return lines
+
+
+def write_readme_results(readme: str | Path, text: str) -> Path:
+    """Put ``text`` between the results markers of ``readme`` (the markers stay; the file must have them)."""
+    readme = Path(readme)
+    body = readme.read_text()
+    pattern = re.compile(re.escape(START) + r"\n.*?" + re.escape(END), re.S)
+    if not pattern.search(body):
+        raise ResultsError(f"{readme}: no results markers; add the lines\n{START}\n{END}")
+    readme.write_text(pattern.sub(lambda _: f"{START}\n{text}{END}", body, count=1))
+    return readme
