@@ -206,3 +206,52 @@ def test_trained_models_are_judged_on_every_seed_and_their_mean(smoke_lines, smo
     report.write_evaluation(tmp_path, result, tests)
     written = pd.read_csv(tmp_path / "leaderboard_seeds.csv")
     assert len(written) == len(seeds) and set(written["seed"]) == {seed, seed + 1}
+
+
+def test_models_ranked_in_worker_processes_give_the_same_leaderboard(smoke_lines, smoke_params):
+    """eval_workers: the models fitted and ranked in two one-thread processes, a model given as a factory (a
+    lambda, which need not pickle) here; the leaderboard is the one of the same evaluation in one process, and a
+    model that fails in a worker is still reported as failed with its error."""
+    lines, catalogue = smoke_lines
+
+    class Broken:
+        name = "broken"
+
+        def fit(self, train):
+            raise RuntimeError("planted failure")
+
+    names = ["popularity", "personal_frequency", "item_knn", "repeat", "als", "broken"]
+    factories = {"broken": lambda p: Broken()}
+    here = evaluate.evaluate(lines, catalogue, smoke_params, names, factories=factories, progress=False, workers=1)
+    apart = evaluate.evaluate(lines, catalogue, {**smoke_params, "als_iterations": 3}, names, factories=factories, progress=False,
+                              workers=2)
+    again = evaluate.evaluate(lines, catalogue, {**smoke_params, "als_iterations": 3}, names, factories=factories, progress=False,
+                              workers=1)
+    pd.testing.assert_frame_equal(apart.leaderboard, again.leaderboard)
+    assert "planted failure" in apart.failures["broken"] and set(apart.failures) == {"broken"}
+    same = here.leaderboard[here.leaderboard["model"] != "als"].reset_index(drop=True)
+    pd.testing.assert_frame_equal(same, apart.leaderboard[apart.leaderboard["model"] != "als"].reset_index(drop=True))
+    # a failure inside a worker process: the error comes back, the others are evaluated
+    failing = evaluate.evaluate(lines, catalogue, {**smoke_params, "knn_neighbours": 0}, ["popularity", "item_knn"],
+                                progress=False, workers=2)
+    assert set(failing.failures) == {"item_knn"} and "popularity" in set(failing.leaderboard["model"])
+
+
+def test_a_validation_sweep_ranks_every_setting_on_the_same_queries(smoke_lines, smoke_params):
+    """The sweep is one evaluation with a variant per setting (side by side with eval_workers); a grid over a
+    parameter that changes the queries is evaluated setting by setting instead."""
+    lines, catalogue = smoke_lines
+    grid = {"knn_weighting": ["cosine", "lift"]}
+    one, best = tuning.validation_sweep(lines, catalogue, {**smoke_params, "eval_workers": 1}, "item_knn", grid, progress=False)
+    two, best_two = tuning.validation_sweep(lines, catalogue, {**smoke_params, "eval_workers": 2}, "item_knn", grid, progress=False)
+    columns = ["knn_weighting", "task", "ndcg@10", "ci_low", "ci_high"]
+    pd.testing.assert_frame_equal(one[columns], two[columns])
+    assert best == best_two
+    for setting in grid["knn_weighting"]:  # each setting scored as its own evaluation would score it
+        alone = evaluate.evaluate(lines, catalogue, {**smoke_params, "knn_weighting": setting, "metrics": ["ndcg"],
+                                                     "bootstrap_samples": 100, "n_seeds": 1}, ["item_knn"], target="validation",
+                                  progress=False).leaderboard
+        expected = alone[(alone["metric"] == "ndcg") & (alone["k"] == 10)]["value"].tolist()
+        assert one[one["knn_weighting"] == setting]["ndcg@10"].tolist() == pytest.approx(expected, abs=0)
+    by_data, _ = tuning.validation_sweep(lines, catalogue, smoke_params, "popularity", {"max_queries": [40, 0]}, progress=False)
+    assert by_data.groupby("max_queries")["ndcg@10"].mean().nunique() == 2  # the queries changed with the setting

@@ -158,6 +158,7 @@ PARAMETERS: dict[str, Spec] = {
     "metrics": Spec(list, "metrics in the leaderboard (see shared.metrics.METRICS)"),
     "bootstrap_samples": Spec(int, "bootstrap resamples for confidence intervals", minimum=10),
     "n_seeds": Spec(int, "trained neural models (sasrec, sasrec_text, sasrec_repeat): training seeds seed, seed+1, ...; judged on their mean", minimum=1),
+    "eval_workers": Spec(int, "evaluation, validation sweeps: processes fitting and ranking models side by side (1: one after another)", minimum=1),
     "max_queries": Spec(int, "evaluate at most this many queries per task (0 = all)", minimum=0),
     "knn_weighting": Spec(str, "item_knn similarity", choices=("cosine", "lift")),
     "knn_neighbours": Spec(int, "item_knn: neighbours kept per item", minimum=1),

@@ -108,19 +108,30 @@ def evaluate(
     target: str = "test",
     factories: Mapping[str, Callable[[Mapping[str, Any]], Recommender]] | None = None,
     progress: bool = True,
+    workers: int | None = None,
+    variants: Mapping[str, tuple[str, Mapping[str, Any]]] | None = None,
 ) -> Evaluation:
     """Evaluate ``model_names`` (default ``params['models']``) on ``target`` (test or validation).
 
     ``factories`` may add or replace model builders (name -> callable(params) -> model), e.g. to compare
-    settings of one model on validation.
+    settings of one model on validation. ``workers`` (default ``params['eval_workers']``) > 1 fits and ranks
+    the models (every training seed a job) in that many one-thread processes side by side; the metrics are
+    computed here, the same way either way. ``variants`` (label -> (model name, parameter overrides)) adds
+    models under their own labels, e.g. every setting of a validation sweep, judged on the same queries.
     """
     names = list(model_names if model_names is not None else params["models"])
     factories = dict(factories or {})
-    models.check_names([n for n in names if n not in factories])
+    spec = {name: (name, {}) for name in names}  # label -> (model name, parameter overrides)
+    spec.update(variants or {})
+    names = list(spec)
+    models.check_names([model for model, _ in spec.values() if model not in factories])
     check_metric_names(params["metrics"])
     wanted = set(params["metrics"])
     ks = sorted(params["k_values"])
     n_boot, seed = params["bootstrap_samples"], params["seed"]
+    workers = params.get("eval_workers", 1) if workers is None else workers
+    if params.get("engine") == "spark":
+        workers = 1  # Spark's models share the run's one Spark session: never one session per process
 
     train = fit_interactions(lines, catalogue, target, params["min_item_count"], params["kcore"])
     item_ids = train.item_ids
@@ -135,28 +146,28 @@ def evaluate(
     seed_rows: list[dict[str, Any]] = []
     evaluation = Evaluation(item_ids=item_ids, tasks=tasks, train=train, leaderboard=pd.DataFrame(), not_applicable=dropped)
     timings = []
-    for name in tqdm(names, desc=f"evaluating on {target}", disable=not progress):
-        seeds = models.training_seeds(name, params)
+    seeds_of = {name: models.training_seeds(spec[name][0], params) for name in names}
+    jobs = [(name, *spec[name], training_seed) for name in names for training_seed in seeds_of[name]]
+    outcomes = _run_jobs(jobs, train, tasks, params, factories, max(ks), workers, progress, target)
+    for name in names:
+        seeds = seeds_of[name]
         per_seed: list[dict[str, np.ndarray]] = []  # one task -> recs per training seed
-        try:
-            for training_seed in seeds:
-                started = time.perf_counter()
-                seeded = {**params, "seed": training_seed}
-                model = (factories[name](seeded) if name in factories else models.build(name, seeded)).fit(train)
-                fit_seconds = time.perf_counter() - started
-                recs = {}
-                for task, queries in tasks.items():
-                    t0 = time.perf_counter()
-                    recs[task] = recommend(model, queries.histories, queries.contexts, max(ks), breaks=queries.history_breaks)
-                    timings.append({"model": name, "seed": training_seed, "task": task, "fit_s": round(fit_seconds, 2),
-                                    "score_s": round(time.perf_counter() - t0, 2), "queries": len(queries)})
-                per_seed.append(recs)
-        except Exception as exc:  # a broken model must not stop the others
-            message = f"{type(exc).__name__}: {exc}"
-            evaluation.failures[name] = message + "\n" + traceback.format_exc(limit=3)
+        failure = None
+        for training_seed in seeds:
+            outcome = outcomes[(name, training_seed)]
+            if isinstance(outcome, str):
+                failure = outcome
+                break
+            recs, fit_seconds, score_seconds = outcome
+            timings.extend({"model": name, "seed": training_seed, "task": task, "fit_s": round(fit_seconds, 2),
+                            "score_s": round(score_seconds[task], 2), "queries": len(tasks[task])} for task in tasks)
+            per_seed.append(recs)
+        if failure is not None:  # a broken model must not stop the others
+            evaluation.failures[name] = failure
             for task in tasks:
                 rows.append({"model": name, "task": task, "k": np.nan, "metric": "failed", "value": np.nan,
-                             "ci_low": np.nan, "ci_high": np.nan, "seeds": len(seeds), "seed_sd": np.nan, "note": message})
+                             "ci_low": np.nan, "ci_high": np.nan, "seeds": len(seeds), "seed_sd": np.nan,
+                             "note": failure.splitlines()[0]})
             continue
         for task, queries in tasks.items():
             evaluation.recommendations[(name, task)] = per_seed[0][task]
@@ -169,7 +180,7 @@ def evaluate(
                     by_seed = [summary[metric] for summary in summaries]
                     rows.append({"model": name, "task": task, "k": k, "metric": metric,
                                  **_summarise(by_seed, n_boot, seed), "note": ""})
-                    if name in models.SEEDED_MODELS:
+                    if spec[name][0] in models.SEEDED_MODELS:
                         seed_rows.extend({"model": name, "seed": s, "task": task, "k": k, "metric": metric,
                                           "value": float(np.nanmean(v)) if isinstance(v, np.ndarray) else v}
                                          for s, v in zip(seeds, by_seed))
@@ -177,6 +188,76 @@ def evaluate(
     evaluation.seed_board = pd.DataFrame(seed_rows, columns=SEED_BOARD_COLUMNS)
     evaluation.timings = pd.DataFrame(timings)
     return evaluation
+
+
+def _fit_and_rank(label: str, name: str, overrides: Mapping[str, Any], training_seed: int, train: Interactions,
+                  tasks: Mapping[str, Queries], params: Mapping[str, Any],
+                  factories: Mapping[str, Callable[[Mapping[str, Any]], Recommender]], k: int):
+    """One model (its parameter ``overrides``, one training seed) fitted on ``train`` and its top-``k`` lists for
+    every task, with the seconds of each step; or, if it raises, its error (first line: type and message) and a
+    short traceback."""
+    try:
+        started = time.perf_counter()
+        seeded = {**params, **overrides, "seed": training_seed}
+        model = (factories[name](seeded) if name in factories else models.build(name, seeded)).fit(train)
+        fit_seconds = time.perf_counter() - started
+        recs, score_seconds = {}, {}
+        for task, queries in tasks.items():
+            t0 = time.perf_counter()
+            recs[task] = recommend(model, queries.histories, queries.contexts, k, breaks=queries.history_breaks)
+            score_seconds[task] = time.perf_counter() - t0
+        return recs, fit_seconds, score_seconds
+    except Exception as exc:
+        return f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start(train: Interactions, tasks: Mapping[str, Queries], params: Mapping[str, Any], k: int) -> None:
+    import torch  # a worker is one CPU thread: two of them on two cores, not four threads fighting
+
+    torch.set_num_threads(1)
+    _WORKER.update(train=train, tasks=tasks, params=params, k=k)
+
+
+def _worker_job(label: str, name: str, overrides: Mapping[str, Any], training_seed: int):
+    return _fit_and_rank(label, name, overrides, training_seed, _WORKER["train"], _WORKER["tasks"], _WORKER["params"], {},
+                         _WORKER["k"])
+
+
+def _run_jobs(jobs: Sequence[tuple[str, str, Mapping[str, Any], int]], train: Interactions, tasks: Mapping[str, Queries], params: Mapping[str, Any],
+              factories: Mapping[str, Callable[[Mapping[str, Any]], Recommender]], k: int, workers: int, progress: bool,
+              target: str) -> dict[tuple[str, int], Any]:
+    """Every (label, model, overrides, training seed) job fitted and ranked, here one after the other, or with ``workers`` > 1 in
+    that many spawned one-thread processes (the data sent once per process; models given as ``factories``
+    run here, they need not pickle). Each job's result depends on the job alone, never on the process or the
+    order that ran it."""
+    bar = tqdm(total=len(jobs), desc=f"evaluating on {target}", disable=not progress)
+    outcomes: dict[tuple[str, int], Any] = {}
+    remote = [job for job in jobs if job[1] not in factories] if workers > 1 and len(jobs) > 1 else []
+    if remote:
+        import concurrent.futures
+        import multiprocessing
+
+        with concurrent.futures.ProcessPoolExecutor(min(workers, len(remote)), mp_context=multiprocessing.get_context("spawn"),
+                                                    initializer=_worker_start, initargs=(train, tasks, params, k)) as pool:
+            futures = {pool.submit(_worker_job, *job): job for job in remote}
+            for future in concurrent.futures.as_completed(futures):
+                label, _, _, training_seed = futures[future]
+                try:
+                    outcomes[(label, training_seed)] = future.result()
+                except Exception as exc:  # the process itself died (e.g. out of memory): that model failed
+                    outcomes[(label, training_seed)] = f"{type(exc).__name__}: {exc}\n"
+                bar.set_postfix_str(label)
+                bar.update()
+    for label, name, overrides, training_seed in jobs:
+        if (label, training_seed) not in outcomes:
+            outcomes[(label, training_seed)] = _fit_and_rank(label, name, overrides, training_seed, train, tasks, params,
+                                                             factories, k)
+            bar.update()
+    bar.close()
+    return outcomes
 
 
 def _mean_over_seeds(frames: Sequence[pd.DataFrame]) -> pd.DataFrame:

@@ -9,16 +9,20 @@ that way, then all of them judged on the test weeks.
 from __future__ import annotations
 
 import itertools
-import time
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
-from tqdm.auto import tqdm
 
 from . import models
 from .evaluate import Evaluation, evaluate, inapplicable_models, paired_tests
+
+
+#: parameters that change the fit-period vocabulary, the queries or the split: a grid over one of them needs
+#: an evaluation per setting
+DATA_PARAMETERS = {"min_item_count", "kcore", "max_queries", "seed", "split_method", "test_weeks", "validation_weeks",
+                   "test_fraction", "validation_fraction", "max_basket_size", "item_level", "k_values"}
 
 
 def validation_sweep(
@@ -38,17 +42,27 @@ def validation_sweep(
     # a trained model is tuned with its first training seed: a choice, not a verdict (the test weeks judge every seed)
     quick = {**params, **(fixed or {}), "metrics": [metric], "n_seeds": 1,
              "bootstrap_samples": max(10, min(params["bootstrap_samples"], 200))}
-    for values in tqdm(list(itertools.product(*(grid[key] for key in keys))), desc=f"tuning {model}", disable=not progress):
-        setting = dict(zip(keys, values))
-        started = time.perf_counter()
-        result = evaluate(lines, catalogue, {**quick, **setting}, [model], target="validation", progress=False)
-        seconds = round(time.perf_counter() - started, 1)
-        board = result.leaderboard
-        if model in result.failures:
-            raise RuntimeError(f"{model} failed on validation with {setting}: {result.failures[model]}")
-        for row in board[(board["metric"] == metric) & (board["k"] == k)].itertuples():
+    settings = [dict(zip(keys, values)) for values in itertools.product(*(grid[key] for key in keys))]
+    labels = [f"{model} {setting}" for setting in settings]
+    if set(keys) & DATA_PARAMETERS:  # a setting that changes the vocabulary or the queries: one evaluation each
+        parts = [evaluate(lines, catalogue, {**quick, **setting}, [], target="validation", progress=progress,
+                          variants={label: (model, {})}) for label, setting in zip(labels, settings)]
+        result = parts[0]
+        result.leaderboard = pd.concat([r.leaderboard for r in parts], ignore_index=True)
+        result.timings = pd.concat([r.timings for r in parts], ignore_index=True)
+        result.failures = {label: error for r in parts for label, error in r.failures.items()}
+    else:  # one evaluation: the validation queries built once, every setting fitted and ranked on them
+        # (side by side in eval_workers processes)
+        result = evaluate(lines, catalogue, quick, [], target="validation", progress=progress,
+                          variants={label: (model, setting) for label, setting in zip(labels, settings)})
+    board = result.leaderboard
+    seconds = result.timings.groupby("model")[["fit_s", "score_s"]].sum().sum(axis=1) if len(result.timings) else pd.Series(dtype=float)
+    for label, setting in zip(labels, settings):
+        if label in result.failures:
+            raise RuntimeError(f"{model} failed on validation with {setting}: {result.failures[label]}")
+        for row in board[(board["model"] == label) & (board["metric"] == metric) & (board["k"] == k)].itertuples():
             rows.append({**setting, "task": row.task, f"{metric}@{k}": row.value, "ci_low": row.ci_low,
-                         "ci_high": row.ci_high, "seconds": seconds})
+                         "ci_high": row.ci_high, "seconds": round(float(seconds.get(label, np.nan)), 1)})
     table = pd.DataFrame(rows)
     mean = table.groupby(keys, sort=False)[f"{metric}@{k}"].mean()
     best = mean.idxmax()
