@@ -416,7 +416,9 @@ def fit_seeds(train: Interactions, runs: Sequence[TrainSettings], text: np.ndarr
     context = multiprocessing.get_context("spawn")  # a clean interpreter: no forked torch or kernel threads
     with concurrent.futures.ProcessPoolExecutor(min(workers, len(runs)), mp_context=context, initializer=_worker_start,
                                                 initargs=(train, text)) as pool:
-        futures = {pool.submit(_worker_fit, run): i for i, run in enumerate(runs)}
+        # the text-fused runs (the slower ones) first: two workers then finish close together
+        order = sorted(range(len(runs)), key=lambda i: not runs[i].text)
+        futures = {pool.submit(_worker_fit, runs[i]): i for i in order}
         bar = tqdm(total=len(runs), desc=f"training runs ({min(workers, len(runs))} processes)", disable=not progress)
         for future in concurrent.futures.as_completed(futures):
             i = futures[future]
