@@ -52,12 +52,13 @@ def test_numbers_are_rounded_to_what_matters():
     assert report.lift_text(np.inf) == "∞" and report.count_text(1234567.0) == "1,234,567"
     # one column, one number of decimals, as many as its size needs
     mixed = report.people_frame(pd.DataFrame({"ndcg": [0.2, 0.12345], "seconds": [12.345, 3.0], "sd": [0.0031, 0.00042],
-                                              "queries": [2000.0, 31.0], "agree": [True, False]}))
+                                              "queries": [2000.0, 31.0], "agree": [True, False], "ceiling": [1.0, 0.0]}))
     assert mixed["ndcg"].tolist() == ["0.200", "0.123"]
     assert mixed["seconds"].tolist() == ["12.35", "3.00"]
     assert mixed["sd"].tolist() == ["0.0031", "0.00042"]
     assert mixed["queries"].tolist() == ["2,000", "31"]
     assert mixed["agree"].tolist() == ["yes", "no"]
+    assert mixed["ceiling"].tolist() == ["1.00", "0.00"]  # a share that happens to be whole is not a count
 
 
 def test_formats_override_what_a_name_says():
@@ -117,3 +118,9 @@ def test_leaderboard_shows_three_decimals_with_its_interval():
 def test_a_list_of_rows_and_an_empty_table():
     assert report.people_frame([{"task": "t", "queries": 1200}]).to_dict("list") == {"task": ["t"], "queries": ["1,200"]}
     assert "<table" in report.for_people(pd.DataFrame()).to_html()
+
+
+def test_plain_text_is_the_same_table():
+    shown = repr(report.for_people(rules_like()))
+    assert "Styler" not in shown and "12,345" in shown and "< 1e-10" in shown and LONG_NAME.strip() in shown
+    assert repr(report.for_people(pd.DataFrame())) == "(no rows)"

@@ -12,11 +12,11 @@ from .itemsets import (
     itemsets_to_csv_frame, level_lift_matrix, pair_lifts, recover_planted, rules_to_csv_frame, strong_itemsets,
 )
 from .substitutes import Associations, substitutes_and_complements
-from .variants import collapse_variants, variant_keys
+from .variants import collapse_variants, variant_keys, variant_text
 
 __all__ = [
-    "Associations", "ENGINES", "collapse_variants", "variant_keys", "RULE_COLUMNS", "BasketMatrix", "Mined", "TooManyItemsets", "adjust_p", "association_rules",
+    "Associations", "ENGINES", "RULE_COLUMNS", "BasketMatrix", "Mined", "TooManyItemsets", "adjust_p", "association_rules",
     "baskets_of", "category_baskets", "count_threshold", "engine_of", "filter_funnel", "frequent_itemsets",
     "frequent_pairs", "itemsets_to_csv_frame", "level_lift_matrix", "pair_lifts", "recover_planted",
-    "rules_to_csv_frame", "strong_itemsets", "substitutes_and_complements",
+    "rules_to_csv_frame", "strong_itemsets", "substitutes_and_complements", "collapse_variants", "variant_keys", "variant_text",
 ]

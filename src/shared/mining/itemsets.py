@@ -52,7 +52,7 @@ from scipy import sparse, stats
 from ..spark_session import SparkSettings
 from . import pandas_engines, spark_fpgrowth
 from .pandas_engines import SENTINEL
-from .variants import collapse_variants
+from .variants import collapse_variants, variant_text
 
 ENGINES = ("fim", "rusket", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori", "spark")
 RULE_COLUMNS = [
@@ -526,9 +526,7 @@ class Mined:
         if variants is not None:
             variant = top["variant_of"].notna().to_numpy()
             top.loc[variant, "if the basket has"] = [f"one {product} product" for product in top.loc[variant, "variant_of"]]
-            top.loc[variant, "it also has"] = [
-                f"another size or flavour of it ({count:,} rule{'s' if count > 1 else ''} between variants; the strongest shown)"
-                for count in top.loc[variant, "variants"]]
+            top.loc[variant, "it also has"] = [variant_text(count, "rule") for count in top.loc[variant, "variants"]]
         return top[["if the basket has", "it also has", "count", "support", "confidence", "lift", "p_adjusted"]]
 
 

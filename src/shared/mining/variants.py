@@ -78,4 +78,12 @@ def collapse_variants(frame: pd.DataFrame, keys: pd.Series,
     return frame.assign(variant_of=product, variants=counts)[keep.to_numpy()]
 
 
-__all__ = ["BRAND_IN_NAME", "collapse_variants", "row_variant_keys", "variant_keys"]
+def variant_text(count: int, what: str = "rule") -> str:
+    """What a collapsed line says its other side is: another variant, and how many ``what`` (rules, pairs)
+    between variants it stands for."""
+    if count <= 1:
+        return "another size or flavour of it"
+    return f"another size or flavour of it ({count:,} {what}s between its variants; the strongest shown)"
+
+
+__all__ = ["BRAND_IN_NAME", "collapse_variants", "row_variant_keys", "variant_keys", "variant_text"]

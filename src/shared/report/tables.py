@@ -13,7 +13,7 @@ import pandas as pd
 from pandas.io.formats.style import Styler
 
 from ..metrics import MIN_QUERIES
-from ..mining import collapse_variants, variant_keys
+from ..mining import collapse_variants, variant_keys, variant_text
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()|~])")  # inline markup; '<' and '>' are HTML-escaped
 
@@ -184,8 +184,7 @@ def named_pairs(pairs: pd.DataFrame, catalogue: pd.DataFrame | None, variants: b
         variant = out["variant_of"].notna().to_numpy()
         out.loc[variant, "product_a"] = [f"one {product} product" for product in out.loc[variant, "variant_of"]]
         out.loc[variant, "product_b"] = [
-            f"another size or flavour of it ({count:,} pair{'s' if count > 1 else ''} of variants; the strongest shown)"
-            for count in out.loc[variant, "variants"]]
+            variant_text(count, "pair") for count in out.loc[variant, "variants"]]
     return out[cols].reset_index(drop=True)
 
 
@@ -274,11 +273,11 @@ def count_text(count: Any) -> str:
 
 
 def number_texts(values: Iterable[Any]) -> list[str]:
-    """One column of numbers with the same decimals, as many as its size needs: whole numbers with thousands
-    separators, 2 decimals from 1, 3 below 1, two significant digits where every value is under 0.01."""
+    """One column of numbers with the same decimals, as many as its size needs: whole numbers (beyond 0 and 1)
+    with thousands separators, 2 decimals from 1, 3 below 1, two significant digits where every value is under 0.01."""
     values = list(values)
     finite = np.array([float(v) for v in values if not _missing(v) and np.isfinite(float(v))], dtype=float)
-    if len(finite) and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e15:
+    if len(finite) and np.all(finite == np.round(finite)) and 1 < np.abs(finite).max() < 1e15:  # 0/1 stay numbers
         return [MISSING if _missing(v) else (count_text(v) if np.isfinite(float(v)) else str(v)) for v in values]
     top = np.abs(finite).max() if len(finite) else 0.0
     if top >= 100:
@@ -366,8 +365,16 @@ def people_frame(frame: pd.DataFrame | pd.Series | Sequence[Mapping[str, Any]], 
     return out
 
 
+class PeopleTable(Styler):
+    """:func:`for_people`'s table: HTML where HTML is shown, and the same text as plain text elsewhere (a
+    terminal, the notebook's ``text/plain`` output) instead of a Styler's address."""
+
+    def __repr__(self) -> str:
+        return self.data.to_string(index=False) if len(self.data.columns) else "(no rows)"
+
+
 def for_people(frame: pd.DataFrame | pd.Series | Sequence[Mapping[str, Any]], formats: Mapping[str, str] | None = None,
-               p_floor: float | None = None) -> Styler:
+               p_floor: float | None = None) -> PeopleTable:
     """The one way a notebook shows a table to a person: whole product names (wrapped, never cut), numbers
     rounded to what matters (lift to one decimal, support, confidence and shares in %, counts with thousands
     separators, p-values to two significant digits and ``< 1e-10`` below that), no row numbers, headers in
@@ -378,7 +385,7 @@ def for_people(frame: pd.DataFrame | pd.Series | Sequence[Mapping[str, Any]], fo
     kinds = text.attrs.get("kinds", [])
     digest = hashlib.sha1(pd.util.hash_pandas_object(text, index=False).to_numpy().tobytes()
                           + "\x1f".join(text.columns).encode()).hexdigest()[:10]
-    styler = Styler(text, uuid=f"people_{digest}", cell_ids=False)
+    styler = PeopleTable(text, uuid=f"people_{digest}", cell_ids=False)
     styler = styler.format(escape="html", na_rep=MISSING).format_index(escape="html", axis=1).hide(axis="index")
     styles = [
         {"selector": "", "props": "border-collapse: collapse; table-layout: auto;"},
