@@ -39,6 +39,28 @@ def test_no_code_is_defined_in_notebooks(path):
         assert not defined, f"{path.name}: move {type(defined[0]).__name__} into src/shared"
 
 
+def _called(node) -> str:
+    func = node.func if isinstance(node, ast.Call) else None
+    return func.attr if isinstance(func, ast.Attribute) else func.id if isinstance(func, ast.Name) else ""
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_table_is_shown_for_people(path):
+    """A table reaches a reader only through report.for_people (whole names, rounded numbers, no row numbers,
+    escaped): what a cell displays is markdown, a figure or for_people's table, never a raw DataFrame."""
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tree = ast.parse(re.sub(r"^[%!].*$", "", cell.source, flags=re.M))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and _called(node) == "display":
+                assert _called(node.args[0]) in {"Markdown", "for_people"}, f"{path.name} {cell.id}: display(report.for_people(...))"
+        last = tree.body[-1] if tree.body else None
+        if isinstance(last, ast.Expr) and not cell.source.rstrip().endswith(";"):
+            assert _called(last.value) in {"for_people", "display"}, f"{path.name} {cell.id}: end with report.for_people(...)"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_parameters_cell_holds_only_the_run_folder(path):
     """Defaults live in params/default.yaml only: a notebook reads the run's params.json (config.for_notebook)."""

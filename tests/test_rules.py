@@ -183,3 +183,86 @@ def test_frequent_pairs_count_and_lift():
     assert pairs.to_dict("records") == [{"item_a": "a", "item_b": "b", "baskets": 2, "support": pytest.approx(2 / 3),
                                          "confidence_a_to_b": pytest.approx(2 / 3), "confidence_b_to_a": 1.0,
                                          "lift": pytest.approx(2 * 3 / (3 * 2))}]
+
+
+# --- variants of one product: one line, so that the first screen is about different products -----------------
+
+def variant_shop():
+    """Four sizes/flavours of one National powder pouch bought together (the strongest rules), a Private pouch
+    with one of them (another brand: a different product), chips with salsa, and unrelated fillers."""
+    pouch = "SOFT DRINK POWDER POUCHES"
+    catalogue = pd.DataFrame(
+        [(f"v{i}", f"Soft Drink Powder Pouches {size} Oz (National)", pouch) for i, size in enumerate(["0.23", "0.23", "0.5", "1"], 1)]
+        + [("v5", "Soft Drink Powder Pouches 0.23 Oz (Private)", pouch), ("chips", "Potato Chips 10 Oz (National)", "POTATO CHIPS"),
+           ("salsa", "Salsa 16 Oz (Private)", "SALSA")]
+        + [(f"f{i}", f"Filler {i}", None) for i in range(30)],
+        columns=["item_id", "name", "product_type"])
+    rng = np.random.default_rng(5)
+    variants = ["v1", "v2", "v3", "v4"]
+    baskets = [[v for j, v in enumerate(variants) if j != i % 4] for i in range(40)]
+    baskets += [["chips", "salsa"]] * 40 + [["chips", "f1"]] * 20 + [["salsa", "f2"]] * 20 + [["v1", "v5"]] * 30
+    baskets += [list(rng.choice([f"f{i}" for i in range(30)], size=int(rng.integers(2, 5)), replace=False)) for _ in range(600)]
+    return baskets, catalogue
+
+
+def is_variant_rule(antecedent, consequent):
+    return (antecedent | consequent) <= {"v1", "v2", "v3", "v4"}
+
+
+def test_variant_keys_are_product_type_and_brand():
+    _, catalogue = variant_shop()
+    keys = rules.variant_keys(catalogue)
+    assert keys["v1"] == keys["v4"] == "Soft Drink Powder Pouches (National)"
+    assert keys["v5"] == "Soft Drink Powder Pouches (Private)" and keys["salsa"] == "Salsa (Private)"
+    assert "f1" not in keys  # no product type: a variant of nothing
+    with_brand = catalogue.assign(brand=["A", "B", "A", "A", "A", "A", "A"] + [None] * 30)  # a brand column wins over the name
+    assert rules.variant_keys(with_brand)["v2"] == "Soft Drink Powder Pouches (B)"
+    assert rules.variant_keys(catalogue.drop(columns="product_type")).empty
+    assert rules.variant_keys(None).empty
+
+
+def test_rules_between_variants_collapse_into_one_line_in_order():
+    baskets, catalogue = variant_shop()
+    itemsets = rules.frequent_itemsets(baskets, 0.01)
+    found = rules.association_rules(itemsets, itemsets.attrs["n_baskets"])
+    found = found[found["p_adjusted"] < 0.05].reset_index(drop=True)
+    variant = np.array([is_variant_rule(a, c) for a, c in zip(found["antecedent"], found["consequent"])])
+    assert variant.sum() >= 10 and variant[0]  # the planted problem: variant rules come first, and many
+    collapsed = rules.collapse_variants(found, rules.variant_keys(catalogue))
+    # one line for the variants, where the strongest of them was, standing for all of them
+    line = collapsed[collapsed["variant_of"].notna()]
+    assert len(line) == 1 and line.index[0] == 0
+    assert line.iloc[0]["variant_of"] == "Soft Drink Powder Pouches (National)" and line.iloc[0]["variants"] == variant.sum()
+    # every rule about different products stays, in its order (by lift), counted once
+    assert collapsed.index.tolist() == [0, *np.flatnonzero(~variant).tolist()]
+    assert (collapsed["variants"].iloc[1:] == 1).all()
+    kept = {(frozenset(a), frozenset(c)) for a, c in zip(collapsed["antecedent"], collapsed["consequent"])}
+    assert {(frozenset({"chips"}), frozenset({"salsa"})), (frozenset({"v1"}), frozenset({"v5"}))} <= kept  # another brand
+    assert collapsed["lift"].is_monotonic_decreasing
+    # nothing known about the items: nothing collapses
+    assert len(rules.collapse_variants(found, rules.variant_keys(None))) == len(found)
+    assert rules.collapse_variants(found.iloc[:0], rules.variant_keys(catalogue)).empty
+
+
+def test_first_screen_of_rules_is_about_different_products():
+    from shared import config, report
+
+    baskets, catalogue = variant_shop()
+    mined = rules.Mined(baskets, 0.01, config.load("default", overrides={"min_count": 10}))
+    names = report.item_names(catalogue)
+    before = mined.top(names, n=5)
+    assert before["if the basket has"].str.startswith("Soft Drink Powder Pouches").all()  # five rules of one product
+    top = mined.top(names, n=5, variants=rules.variant_keys(catalogue))
+    first = top.iloc[0]
+    assert first["if the basket has"] == "one Soft Drink Powder Pouches (National) product"
+    assert first["it also has"].startswith("another size or flavour of it (") and first["lift"] == before.iloc[0]["lift"]
+    assert top["if the basket has"].str.startswith("one Soft Drink").sum() == 1
+    assert {"Potato Chips 10 Oz (National)", "Salsa 16 Oz (Private)"} <= set(top["if the basket has"])
+    assert top["lift"].is_monotonic_decreasing
+    # pairs for merchandisers (notebook 05) collapse the same way
+    pairs = rules.pair_lifts(mined.itemsets, mined.n_baskets)
+    shown = report.named_pairs(pairs, catalogue, variants=True)
+    assert shown["product_a"].str.startswith("one Soft Drink Powder Pouches (National)").sum() == 1
+    assert shown["product_a"].iloc[0].startswith("one Soft Drink") and shown["product_b"].iloc[0].startswith("another size")
+    assert len(shown) == len(pairs) - 6 + 1  # the six pairs of four variants are one line
+    assert report.named_pairs(pairs, catalogue)["product_a"].tolist()[:1] != shown["product_a"].tolist()[:1]

@@ -349,7 +349,9 @@ def paired_tests(evaluation: Evaluation, metric: str = "ndcg", k: int = 10, n_bo
                 vb = np.stack([f[metric].to_numpy(dtype=float) for f in frames_b])
                 test = metrics.seeded_paired_bootstrap(va, vb, n_boot, seed)
                 rows.append({"task": task, "metric": f"{metric}@{k}", "model_a": a, "model_b": b, **test})
-    return pd.DataFrame(rows)
+    tests = pd.DataFrame(rows)
+    tests.attrs["p_floor"] = 1 / n_boot  # a bootstrap p-value resolves no finer (shown as "< 0.001")
+    return tests
 
 
 def by_history_length(evaluation: Evaluation, metric: str = "ndcg", k: int = 10,
@@ -478,4 +480,6 @@ def cold_items(lines: pd.DataFrame, catalogue: pd.DataFrame | None, params: Mapp
             if name != reference and reference in recall:
                 test = metrics.paired_bootstrap(recall[name], recall[reference], n_boot, seed)
                 tests.append({"task": task, "metric": f"recall@{k} (cold)", "model_a": name, "model_b": reference, **test})
-    return pd.DataFrame(rows), pd.DataFrame(tests)
+    tests_frame = pd.DataFrame(tests)
+    tests_frame.attrs["p_floor"] = 1 / n_boot  # a bootstrap p-value resolves no finer (shown as "< 0.001")
+    return pd.DataFrame(rows), tests_frame

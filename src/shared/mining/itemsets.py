@@ -52,6 +52,7 @@ from scipy import sparse, stats
 from ..spark_session import SparkSettings
 from . import pandas_engines, spark_fpgrowth
 from .pandas_engines import SENTINEL
+from .variants import collapse_variants, variant_text
 
 ENGINES = ("fim", "rusket", "mlxtend_fpgrowth", "mlxtend_hmine", "mlxtend_apriori", "spark")
 RULE_COLUMNS = [
@@ -502,19 +503,30 @@ class Mined:
     def trusted(self) -> pd.DataFrame:
         return self.rules[self.rules["trusted"]].reset_index(drop=True)
 
-    def top(self, names: pd.Series | None = None, n: int = 15, categories: pd.Series | None = None) -> pd.DataFrame:
+    def top(self, names: pd.Series | None = None, n: int = 15, categories: pd.Series | None = None,
+            variants: pd.Series | None = None) -> pd.DataFrame:
         """The strongest trustworthy rules by lift, with names, for display. With ``categories`` (item ->
         category), only rules whose consequent is in a category none of the antecedent's items share:
-        cross-category suggestions rather than flavours of one product."""
+        cross-category suggestions rather than flavours of one product. With ``variants`` (item -> the product
+        it is a variant of, :func:`~shared.mining.variants.variant_keys`), the rules between variants of one
+        product (sizes, flavours) are one line each, where the strongest of them was, saying how many rules it
+        stands for (:func:`~shared.mining.variants.collapse_variants`): the first screen is about different
+        products."""
         top = self.trusted
         if categories is not None:
             other = [categories.get(next(iter(c))) not in {categories.get(i) for i in a}
                      for a, c in zip(top["antecedent"], top["consequent"])]
             top = top[np.asarray(other, dtype=bool)]
+        if variants is not None:
+            top = collapse_variants(top, variants)
         top = top.head(n).copy()
         label = (lambda s: " + ".join(str(names.get(i, i)) for i in sorted(s))) if names is not None else (lambda s: " + ".join(map(str, sorted(s))))
         top.insert(0, "if the basket has", top["antecedent"].map(label))
         top.insert(1, "it also has", top["consequent"].map(label))
+        if variants is not None:
+            variant = top["variant_of"].notna().to_numpy()
+            top.loc[variant, "if the basket has"] = [f"one {product} product" for product in top.loc[variant, "variant_of"]]
+            top.loc[variant, "it also has"] = [variant_text(count, "rule") for count in top.loc[variant, "variants"]]
         return top[["if the basket has", "it also has", "count", "support", "confidence", "lift", "p_adjusted"]]
 
 

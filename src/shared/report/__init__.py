@@ -1,5 +1,6 @@
-"""Everything a run shows: the run folder's files (:mod:`.run_folder`), display tables (:mod:`.tables`),
-plain-words text (:mod:`.prose`), figures (:mod:`.plots`) and the HTML index (:mod:`.index_page`)."""
+"""Everything a run shows: the run folder's files (:mod:`.run_folder`), display tables (:mod:`.tables`; every
+table a person sees goes through :func:`.tables.for_people`), plain-words text (:mod:`.prose`), figures
+(:mod:`.plots`) and the HTML index (:mod:`.index_page`)."""
 from . import plots
 from .index_page import best_per_task, write_index
 from .results import ResultsError, results_markdown, write_readme_results
@@ -10,11 +11,13 @@ from .run_folder import (
     write_csv, write_evaluation, write_factors, write_json, write_parquet, write_rules, write_tuned,
 )
 from .tables import (
-    item_names, judged, leaderboard_table, md_text, named, named_pairs, p_text, partners_table, pct, prediction_table,
-    seed_table, similar_items_table, versus,
+    P_FLOOR, count_text, for_people, interval_text, item_names, judged, leaderboard_table, lift_text, md_text, named,
+    named_pairs, p_text, p_value_text, partners_table, pct, people_frame, percent_text, prediction_table, seed_table,
+    similar_items_table, versus,
 )
 
 __all__ = [
+    "P_FLOOR", "count_text", "for_people", "interval_text", "lift_text", "p_value_text", "people_frame", "percent_text",
     "ResultsError", "best_per_task", "checkpoint_path", "cold_items_verdict", "data_dir", "item_names", "judged",
     "leaderboard_table", "md_text", "named", "named_pairs", "new_items_verdict",
     "notebook_artefacts", "p_text", "partners_table", "pct", "plots", "prediction_table", "pretrained_models",
