@@ -225,6 +225,9 @@ class ChainRuns:
         self.lock = threading.Lock()
         self.process: subprocess.Popen | None = None
         self.thread: threading.Thread | None = None
+        # the environment as it is before any test runs: a test's monkeypatched variable (a pseudonym key, a
+        # config folder) must never leak into a run started meanwhile (it made two smoke runs differ)
+        self.environment = {**os.environ, "PYTHONWARNINGS": "ignore"}
 
     @property
     def basetemp(self) -> Path:
@@ -283,8 +286,7 @@ class ChainRuns:
                     "-p", f"columns={RECEIPT_COLUMNS}", "--out", str(out))
         else:
             raise KeyError(f"no chain run named {name!r}")
-        env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-        self.process = subprocess.Popen([sys.executable, "-m", "shared", *args], cwd=cwd, env=env, text=True,
+        self.process = subprocess.Popen([sys.executable, "-m", "shared", *args], cwd=cwd, env=self.environment, text=True,
                                         stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         stdout, stderr = self.process.communicate(timeout=1800)
         proc = subprocess.CompletedProcess(self.process.args, self.process.returncode, stdout, stderr)
