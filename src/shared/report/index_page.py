@@ -327,7 +327,8 @@ def _findings(run: _Run, pairs: pd.DataFrame | None, plans: list[dict[str, Any]]
         findings.append(cross)
     findings += _ai_findings(run)
     if plans:
-        findings.append("<b>Before rolling out, test it online</b>: " + "; ".join(_ab_sentence(p) for p in plans)
+        findings.append("<b>An online A/B test</b> of the recommended list against today's: "
+                        + "; ".join(_ab_sentence(p) for p in plans)
                         + " (assuming the offline gain carries over online; the A/B plan below).")
     findings = findings[:MAX_FINDINGS]
     return ('<section id="key-findings"><h2>Key findings</h2><ul>'
