@@ -184,7 +184,7 @@ def _cross_sell_finding(pairs: pd.DataFrame | None) -> str | None:
     top = cross_sell(pairs, 3)
     if top.empty:
         return ("<b>Cross-sell</b>: no two products from different categories are bought together at least twice "
-                "as often as chance would give; the pairs that are (same category) are in notebook 05.")
+                "as often as chance would give; notebook 05 lists the products that go together.")
     items = "; ".join(
         f"with <b>{_esc(r.product_a)}</b> suggest <b>{_esc(r.product_b)}</b> ({r.confidence_a_to_b:.1%} of baskets with "
         f"the first already hold the second, {r.lift:.1f}x chance)" for r in top.itertuples())
@@ -249,7 +249,7 @@ def _ab_sentence(plan: dict[str, Any]) -> str:
     weeks = f"{plan['weeks']} weeks" if plan["weeks"] else "the length of the test period"
     if not np.isfinite(plan["per_arm"]):
         return (f"<b>{_esc(label)}</b>: {_name(plan['new'])} and {_name(plan['incumbent'])} score the same per customer "
-                "offline; no test can tell them apart.")
+                "offline; no test can tell them apart")
     return (f"<b>{_esc(label)}</b> ({_esc(where)}): {_name(plan['new'])} against {_name(plan['incumbent'])} needs "
             f"<b>about {_about(plan['per_arm'])} customers per arm over {_esc(weeks)}</b>")
 
