@@ -1,5 +1,5 @@
-"""The run's HTML in a real browser: headless Chromium loads index.html and every notebook page, the
-leaderboard table is there, and no image is broken. Needs Debian's chromium and chromium-driver
+"""The run's HTML in a real browser: headless Chromium loads index.html and every notebook page, the key
+findings fill the first screen, the leaderboard table is there, and no image is broken. Needs Debian's chromium and chromium-driver
 (.ci/run installs them); skipped locally without them, never in CI."""
 import os
 import shutil
@@ -40,13 +40,39 @@ def test_index_renders_with_leaderboard_and_images(browser, smoke_run):
     assert "basket-lab run" in browser.title
     rows = browser.execute_script("return document.querySelectorAll('#leaderboard tbody tr').length")
     assert rows >= 6  # 3 baselines x 2 tasks
-    best = browser.execute_script("return document.querySelector('#best-per-task').innerText")
-    assert "basket_completion" in best and "next_basket" in best
+    findings = browser.execute_script("return document.querySelector('#key-findings').innerText")
+    assert "completing a basket" in findings and "the next shop" in findings and "buy it again" in findings
     assert browser.execute_script("return document.images.length") >= 5
     assert browser.execute_script(BROKEN_IMAGES) == []
     links = browser.execute_script("return Array.from(document.querySelectorAll('#notebooks a')).map(a => a.href)")
     assert any(link.endswith("05_evaluation_report.html") for link in links)
     browser.save_screenshot(str(smoke_run / "index-screenshot.png"))
+
+
+FIRST_SCREEN = """
+const screen = window.innerHeight, findings = document.querySelector('#key-findings');
+const items = Array.from(findings.querySelectorAll('li'));
+const firstTable = document.querySelector('table, img');
+return {screen: screen, width: window.innerWidth, top: findings.getBoundingClientRect().top, items: items.length,
+        visible: items.filter(li => li.getBoundingClientRect().bottom <= screen).length,
+        tableTop: firstTable ? firstTable.getBoundingClientRect().top : 1e9};
+"""
+
+
+def test_key_findings_are_the_first_screen(browser, smoke_run):
+    """At 1280x800 the first thing a merchandiser sees is the key findings: the heading and at least the findings
+    for both tasks fully on the first screen, no table or figure above them. Saves the screenshot the README shows
+    (docs/report-index.png) into the run folder."""
+    try:
+        browser.set_window_size(1280, 800)
+        browser.get((smoke_run / "index.html").as_uri())
+        seen = browser.execute_script(FIRST_SCREEN)
+        assert seen["width"] >= 1200 and seen["screen"] <= 800
+        assert seen["top"] < 150 and seen["tableTop"] > seen["top"]
+        assert 2 <= seen["items"] <= 10 and seen["visible"] >= min(seen["items"], 4), seen
+        browser.save_screenshot(str(smoke_run / "index-first-screen.png"))
+    finally:
+        browser.set_window_size(1280, 2000)
 
 
 def test_every_notebook_page_renders_without_code(browser, smoke_run):

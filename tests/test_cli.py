@@ -64,6 +64,13 @@ def test_output_contract(smoke_run):
     assert (ndcg["ci_low"] <= ndcg["value"]).all() and (ndcg["value"] <= ndcg["ci_high"]).all()
     assert {"basket_id", "customer_id", "item_id", "timestamp", "split"} <= set(lines.columns)
 
+    # notebook 05 for the index page: the cross-sell pairs by name, each test customer's NDCG@10 per model
+    pairs = pd.read_csv(smoke_run / "pairs.csv")
+    assert {"product_a", "product_b", "lift", "confidence_a_to_b"} <= set(pairs.columns) and len(pairs)
+    per_customer = pd.read_parquet(smoke_run / "data/per_customer.parquet")
+    assert set(per_customer["task"]) == {"basket_completion", "next_basket"} and "customer_id" not in per_customer
+    assert set(manifest["parameters"]["models"]) <= set(per_customer.columns)
+
 
 @pytest.mark.slow
 def test_results_command_prints_the_run_folders_numbers_and_fills_the_readme(smoke_run, tmp_path):

@@ -147,7 +147,7 @@ def test_index_lists_failed_models(tmp_path):
     report.write_csv(board, tmp_path / "leaderboard.csv")
     page = report.write_index(tmp_path, {"parameters": {"profile": "smoke"}}, []).read_text()
     assert "broken failed on next_basket: RuntimeError: out of cheese" in page
-    assert 'id="best-per-task"' in page and "popularity" in page
+    assert 'id="key-findings"' in page and "bestsellers" in page and "popularity" in page
 
 
 def test_tune_and_evaluate_is_the_sweeps_then_the_test_evaluation(smoke_lines, smoke_params):

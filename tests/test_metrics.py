@@ -150,3 +150,29 @@ def test_a_difference_needs_every_seed_to_agree_in_sign():
     assert paired["diff"] == pytest.approx(0.01) and paired["seed_sd"] == pytest.approx(0.0, abs=1e-12)
     with pytest.raises(ValueError, match="pairs seeds"):
         metrics.seeded_paired_bootstrap(np.stack([b, b, b]), np.stack([b, b]))
+
+
+def test_customers_per_arm_by_hand():
+    """n = (z_{1-a/2} + z_{1-b})^2 (s_a^2 + s_b^2) / delta^2 per arm, with z_0.975 = 1.959964 and z_0.8 = 0.841621
+    from a normal table: (2.801585)^2 = 7.848879."""
+    z2 = (1.959964 + 0.841621) ** 2
+    assert metrics.customers_per_arm(0.02, 0.3, 0.25) == math.ceil(z2 * (0.3 ** 2 + 0.25 ** 2) / 0.02 ** 2) == 2993
+    assert metrics.customers_per_arm(1.0, 1.0, 1.0) == 16  # Lehr's rule: 16 / d^2 per arm for an effect of one sd
+    assert metrics.customers_per_arm(-0.02, 0.3, 0.25) == 2993  # two-sided: the sign does not matter
+    assert metrics.customers_per_arm(0.0, 0.3, 0.25) == math.inf
+    z2_90 = (1.959964 + 1.281552) ** 2  # power 90%
+    assert metrics.customers_per_arm(0.1, 0.5, 0.5, power=0.9) == math.ceil(z2_90 * 0.5 / 0.01)
+    with pytest.raises(ValueError):
+        metrics.customers_per_arm(0.1, 0.5, 0.5, alpha=1.5)
+
+
+def test_ab_sample_size_from_per_customer_values():
+    rng = np.random.default_rng(0)
+    a, b = rng.normal(0.55, 0.3, 5000), rng.normal(0.5, 0.25, 4000)
+    b[:10] = np.nan  # left out
+    plan = metrics.ab_sample_size(a, b)
+    assert plan["customers"] == 3990
+    assert plan["delta"] == pytest.approx(a.mean() - np.nanmean(b))
+    assert plan["sd_a"] == pytest.approx(a.std(ddof=1)) and plan["sd_b"] == pytest.approx(np.nanstd(b, ddof=1))
+    assert plan["per_arm"] == metrics.customers_per_arm(plan["delta"], plan["sd_a"], plan["sd_b"])
+    assert 200 < plan["per_arm"] < 800  # (2.8)^2 * (0.09 + 0.0625) / 0.05^2 = 479 for the true values

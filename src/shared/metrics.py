@@ -20,13 +20,18 @@ Per-query definitions, with ``hits@k`` the number of relevant items among the fi
 and over the whole run: ``coverage@k`` = distinct recommended items / catalogue size.
 A query with an empty target is undefined for recall and ndcg: callers drop such queries first.
 
+For planning an online test, :func:`customers_per_arm` and :func:`ab_sample_size` give the customers each arm
+of a two-arm A/B test needs to detect a difference of means (two-sided, normal approximation).
+
 Models trained with several seeds (``n_seeds``) are judged on the mean over seeds: :func:`seeded_bootstrap_ci`
 and :func:`seeded_paired_bootstrap` widen the bootstrap over queries by the seed mean's error, and reduce to
 :func:`bootstrap_ci` and :func:`paired_bootstrap` for one seed.
 """
 from __future__ import annotations
 
+import math
 import warnings
+from statistics import NormalDist
 from typing import Any, Sequence
 
 import numpy as np
@@ -232,3 +237,36 @@ def _resampled_means(rows: np.ndarray, n_boot: int, seed: int, chunk: int = 50) 
         idx = rng.integers(0, n, size=(stop - start, n))
         out[:, start:stop] = rows[:, idx].mean(axis=2)
     return out
+
+
+def customers_per_arm(delta: float, sd_a: float, sd_b: float, alpha: float = 0.05, power: float = 0.8) -> float:
+    """Customers per arm that a two-sided test at level ``alpha`` needs to detect a difference of means
+    ``delta`` with probability ``power``, for two independent arms whose per-customer metric has standard
+    deviations ``sd_a`` and ``sd_b`` (normal approximation)::
+
+        n = (z_{1 - alpha/2} + z_{power})^2 * (sd_a^2 + sd_b^2) / delta^2
+
+    rounded up to a whole customer; ``inf`` when ``delta`` is zero or not a number (no test can detect it)."""
+    if not 0 < alpha < 1 or not 0 < power < 1:
+        raise ValueError(f"alpha and power must lie between 0 and 1, not {alpha} and {power}")
+    if sd_a < 0 or sd_b < 0:
+        raise ValueError("standard deviations cannot be negative")
+    if not np.isfinite(delta) or delta == 0 or not (np.isfinite(sd_a) and np.isfinite(sd_b)):
+        return math.inf
+    z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
+    return float(max(1, math.ceil(z * z * (sd_a ** 2 + sd_b ** 2) / delta ** 2)))
+
+
+def ab_sample_size(a: np.ndarray, b: np.ndarray, alpha: float = 0.05, power: float = 0.8) -> dict[str, float]:
+    """The A/B plan from offline per-customer values of two lists (``a``: the new list, ``b``: the incumbent,
+    NaN left out): their means, standard deviations (ddof 1), the difference ``delta = mean(a) - mean(b)``
+    assumed to carry over online, and the customers per arm (:func:`customers_per_arm`) to detect it."""
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    a, b = a[~np.isnan(a)], b[~np.isnan(b)]
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError("ab_sample_size needs at least two customers' values per list")
+    mean_a, mean_b = float(a.mean()), float(b.mean())
+    sd_a, sd_b = float(a.std(ddof=1)), float(b.std(ddof=1))
+    delta = mean_a - mean_b
+    return {"mean_a": mean_a, "mean_b": mean_b, "sd_a": sd_a, "sd_b": sd_b, "delta": delta,
+            "customers": int(min(len(a), len(b))), "per_arm": customers_per_arm(delta, sd_a, sd_b, alpha, power)}

@@ -7,17 +7,20 @@ from .results import ResultsError, results_markdown, write_readme_results
 from .prose import cold_items_verdict, new_items_verdict, pretrained_verdict, stakeholder_summary
 from .run_folder import (
     checkpoint_path, data_dir, notebook_artefacts, pretrained_models, read_catalogue, read_csv,
-    read_ground_truth, read_json, read_lines, read_summary, read_tuned, text_vectors_path, tuned_path, write_cleaned,
-    write_csv, write_evaluation, write_factors, write_json, write_parquet, write_rules, write_tuned,
+    read_ground_truth, read_json, read_lines, read_pairs, read_per_customer, read_summary, read_tuned, text_vectors_path,
+    tuned_path, write_cleaned, write_csv, write_evaluation, write_factors, write_json, write_pairs, write_parquet,
+    write_per_customer, write_rules, write_tuned,
 )
 from .tables import (
-    P_FLOOR, count_text, for_people, interval_text, item_names, judged, leaderboard_table, lift_text, md_text, named,
-    named_pairs, p_text, p_value_text, partners_table, pct, people_frame, percent_text, prediction_table, seed_table,
-    similar_items_table, versus,
+    AI_MODELS, INCUMBENT, MODEL_NAMES, P_FLOOR, count_text, cross_sell, for_people, interval_text, item_names, judged,
+    leaderboard_table, lift_text, md_text, model_name, named, named_pairs, p_text, p_value_text, partners_table, pct,
+    people_frame, percent_text, prediction_table, seed_table, similar_items_table, versus,
 )
 
 __all__ = [
-    "P_FLOOR", "count_text", "for_people", "interval_text", "lift_text", "p_value_text", "people_frame", "percent_text",
+    "AI_MODELS", "INCUMBENT", "MODEL_NAMES", "P_FLOOR", "count_text", "cross_sell", "for_people", "interval_text",
+    "lift_text", "model_name", "p_value_text", "people_frame", "percent_text", "read_pairs", "read_per_customer",
+    "write_pairs", "write_per_customer",
     "ResultsError", "best_per_task", "checkpoint_path", "cold_items_verdict", "data_dir", "item_names", "judged",
     "leaderboard_table", "md_text", "named", "named_pairs", "new_items_verdict",
     "notebook_artefacts", "p_text", "partners_table", "pct", "plots", "prediction_table", "pretrained_models",

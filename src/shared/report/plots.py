@@ -12,6 +12,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
+from .tables import AI_MODELS, INCUMBENT, model_name  # noqa: E402
+
 PALETTE = ["#1b6ca8", "#e07a1f", "#3a9d5d", "#c2413b", "#7c5cab", "#8c6d4f", "#d16ba5", "#6b6b6b"]
 plt.rcParams.update(
     {
@@ -108,20 +110,40 @@ def ledger_waterfall(ledger: pd.DataFrame) -> plt.Figure:
 # evaluation (notebook 05)
 # ----------------------------------------------------------------------------------------------------
 
-def leaderboard_intervals(board: pd.DataFrame, metrics: tuple[str, ...] = ("ndcg", "recall"), k: int = 10) -> plt.Figure:
-    """Each model's metric@k per task with its 95% bootstrap interval; best model on top."""
+def leaderboard_intervals(board: pd.DataFrame, metrics: tuple[str, ...] = ("ndcg",), k: int = 10) -> plt.Figure:
+    """Every model's metric@k per task with its 95% interval, sorted by score (best on top): each model by its
+    name in words (:data:`.tables.MODEL_NAMES`) with its code name in small print, the value at the end of the
+    bar; the incumbent ("buy it again") in grey, the AI models in orange."""
     tasks = list(dict.fromkeys(board["task"]))
-    fig, axes = plt.subplots(len(metrics), len(tasks), figsize=(5.2 * len(tasks), 0.5 * board["model"].nunique() * len(metrics) + 1.8), squeeze=False)
+    n_models = board["model"].nunique()
+    fig, axes = plt.subplots(len(metrics), len(tasks), figsize=(5.6 * len(tasks), (0.42 * n_models + 1.2) * len(metrics)),
+                             squeeze=False)
+    colours = {"incumbent": "#8a949e", "AI": PALETTE[1], "other": PALETTE[0]}
     for i, metric in enumerate(metrics):
         for j, task in enumerate(tasks):
             ax = axes[i][j]
-            rows = board[(board["task"] == task) & (board["metric"] == metric) & (board["k"] == k)].sort_values("value")
+            rows = board[(board["task"] == task) & (board["metric"] == metric) & (board["k"] == k)].dropna(subset=["value"])
+            rows = rows.sort_values(["value", "model"], ascending=[True, False], kind="stable")
             y = np.arange(len(rows))
+            kind = ["incumbent" if m == INCUMBENT else "AI" if m in AI_MODELS else "other" for m in rows["model"]]
+            ax.barh(y, rows["value"], color=[colours[c] for c in kind], alpha=0.85)
             err = np.vstack([rows["value"] - rows["ci_low"], rows["ci_high"] - rows["value"]])
-            ax.barh(y, rows["value"], color=PALETTE[0], alpha=0.8)
-            ax.errorbar(rows["value"], y, xerr=err, fmt="none", ecolor="black", capsize=3, lw=1)
-            ax.set_yticks(y, rows["model"])
-            ax.set(title=f"{task}: {metric}@{k}", xlabel=f"{metric}@{k} (95% interval)")
+            ax.errorbar(rows["value"], y, xerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3, lw=1)
+            for yi, value, high in zip(y, rows["value"], rows["ci_high"]):
+                ax.text((high if pd.notna(high) else value), yi, f"  {value:.3f}", va="center", fontsize=8)
+            ax.set_yticks(y, [model_name(m) for m in rows["model"]], va="bottom", fontsize=9)
+            for yi, code in zip(y, rows["model"]):
+                ax.annotate(str(code), xy=(0, yi), xycoords=ax.get_yaxis_transform(), xytext=(-4, -1),
+                            textcoords="offset points", ha="right", va="top", fontsize=7, color="#6b6b6b",
+                            annotation_clip=False)
+            ax.tick_params(axis="y", length=0)
+            ax.grid(axis="y", visible=False)
+            ax.set_xlim(0, max(rows["ci_high"].max() if rows["ci_high"].notna().any() else 0, rows["value"].max() if len(rows) else 0) * 1.18 or 1)
+            ax.set(title=f"{task.replace('_', ' ')}: {metric.upper() if metric == 'ndcg' else metric}@{k}",
+                   xlabel=f"{metric}@{k}, 95% interval (best on top)")
+    handles = [matplotlib.patches.Patch(color=colours[c], label=label)
+               for c, label in (("incumbent", '"buy it again" (incumbent)'), ("AI", "AI models"), ("other", "other models"))]
+    fig.legend(handles=handles, loc="lower center", ncol=3, fontsize=8, frameon=False, bbox_to_anchor=(0.5, -0.02))
     return fig
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from .tables import judged, md_text, named, p_text, pct, verdict, versus
+from .tables import cross_sell, judged, md_text, named, p_text, pct, verdict, versus
 
 def new_items_verdict(board: pd.DataFrame, tests: pd.DataFrame, model: str = "sasrec", k: int = 10) -> str:
     """Does ``model`` beat every other model on next-basket NDCG@k for new (never bought) items? In words,
@@ -98,10 +98,7 @@ def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.Data
                 f"- {md_text(r.product_a)} + {md_text(r.product_b)}: together in {r.baskets:,} baskets, {r.lift:.1f}x more often than "
                 f"if they were unrelated; {pct(r.confidence_a_to_b)} of baskets with the first also hold the second."
             )
-        cross = labelled[labelled["lift"] > 2]
-        if "same_category" in cross:
-            cross = cross[~cross["same_category"]]
-        cross = cross.sort_values("confidence_a_to_b", ascending=False).head(3)
+        cross = cross_sell(labelled, 3)
         if len(cross):
             lines += ["", "**Cross-sell to try.** When a customer picks the first product, suggest the second "
                       "(pairs from different categories, at least twice as likely together as by chance):", ""]

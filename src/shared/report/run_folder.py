@@ -3,8 +3,9 @@
 Layout of a run folder ``DIR``::
 
     index.html  manifest.json  params.json  ledger.csv  leaderboard.csv  leaderboard_seeds.csv  significance.csv  itemsets.csv
-    rules.csv  NN_name.ipynb  NN_name.html  figures/*.png
-    data/lines.parquet  data/catalogue.parquet  data/rejected.parquet  data/summary.json  data/tuned.json ...
+    rules.csv  pairs.csv  NN_name.ipynb  NN_name.html  figures/*.png
+    data/lines.parquet  data/catalogue.parquet  data/rejected.parquet  data/summary.json  data/tuned.json
+    data/per_customer.parquet ...
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import pandas as pd
 
 from ..data import describe, fingerprint
 from ..mining import itemsets_to_csv_frame, rules_to_csv_frame
+from .tables import named_pairs
 
 # ----------------------------------------------------------------------------------------------------
 # files
@@ -232,3 +234,40 @@ def write_evaluation(run_dir: str | Path, evaluation, tests: pd.DataFrame) -> Pa
     return path
 
 
+def write_pairs(run_dir: str | Path, pairs: pd.DataFrame, catalogue: pd.DataFrame | None) -> Path:
+    """``pairs.csv``: the fit period's frequent pairs with product names (and ``same_category`` where the catalogue
+    has categories), strongest lift first: the cross-sell pairs the index page names."""
+    return write_csv(named_pairs(pairs, catalogue, same_category=True), Path(run_dir) / "pairs.csv")
+
+
+def read_pairs(run_dir: str | Path) -> pd.DataFrame | None:
+    path = Path(run_dir) / "pairs.csv"
+    return pd.read_csv(path, dtype={"product_a": str, "product_b": str}, keep_default_na=False) if path.exists() else None
+
+
+def write_per_customer(run_dir: str | Path, evaluation, k: int = 10, metric: str = "ndcg") -> Path:
+    """``data/per_customer.parquet``: each test customer's mean ``metric@k`` over their queries of the test weeks,
+    per task and model (columns task, metric, k, queries, then one per model; a seeded model: each query's mean
+    over seeds); no customer ID. The spread of an online test's per-customer metric, for the index page's A/B plan."""
+    frames = []
+    for task, queries in evaluation.tasks.items():
+        customers = pd.Series(np.asarray(queries.customer_id).astype(str))
+        columns = {model: per_query[metric].to_numpy(dtype=float)
+                   for (model, t, kk), per_query in evaluation.per_query.items() if t == task and kk == k and metric in per_query}
+        if not columns or customers.empty:
+            continue
+        values = pd.DataFrame(columns).assign(customer=customers.to_numpy())
+        grouped = values.groupby("customer", sort=True)
+        frame = grouped.mean().reset_index(drop=True)
+        frame.insert(0, "queries", grouped.size().to_numpy())
+        frame.insert(0, "k", k)
+        frame.insert(0, "metric", metric)
+        frame.insert(0, "task", task)
+        frames.append(frame)
+    table = pd.concat(frames, ignore_index=True) if frames else pd.DataFrame(columns=["task", "metric", "k", "queries"])
+    return write_parquet(table, data_dir(run_dir) / "per_customer.parquet")
+
+
+def read_per_customer(run_dir: str | Path) -> pd.DataFrame | None:
+    path = Path(run_dir) / "data" / "per_customer.parquet"
+    return pd.read_parquet(path) if path.exists() else None

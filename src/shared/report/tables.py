@@ -17,6 +17,36 @@ from ..mining import collapse_variants, variant_keys, variant_text
 
 _MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()|~])")  # inline markup; '<' and '>' are HTML-escaped
 
+#: The one mapping from a model's code name to the words a merchandiser reads (the index page, the leaderboard
+#: figure); a model missing here is shown by its code name.
+MODEL_NAMES = {
+    "popularity": "bestsellers",
+    "category_popularity": "category bestsellers",
+    "personal_frequency": "buy it again",
+    "item_knn": "bought with it (item neighbours)",
+    "rules": "association rules",
+    "als": "shoppers like you (ALS)",
+    "bpr": "shoppers like you (BPR)",
+    "repeat": "time-aware repeat",
+    "tifu_knn": "repeat + similar shoppers",
+    "repeat_explore": "time-aware repeat + neighbours",
+    "text_knn": "similar product descriptions (AI text)",
+    "sasrec": "AI sequence model (Transformer)",
+    "sasrec_text": "AI sequence model + product text",
+    "sasrec_repeat": "AI sequence model + repeat",
+}
+#: The AI models: the Transformers (trained, with seeds) and the pretrained text encoder's neighbours.
+AI_MODELS = ("sasrec", "sasrec_text", "sasrec_repeat", "text_knn")
+#: The incumbent list every other list is measured against: what the customer always buys.
+INCUMBENT = "personal_frequency"
+
+
+def model_name(code: object) -> str:
+    """A model's name in words (:data:`MODEL_NAMES`), or its code name where it has none. Plain text: escape it
+    where it reaches HTML or markdown."""
+    return MODEL_NAMES.get(str(code), str(code))
+
+
 
 def md_text(value: object) -> str:
     """Text from the data (IDs, names, file names, column headers, categories, error messages) made safe for
@@ -173,10 +203,12 @@ def judged(test, alpha: float = 0.05, better: str = "better", worse: str = "wors
     return no_difference
 
 
-def named_pairs(pairs: pd.DataFrame, catalogue: pd.DataFrame | None, variants: bool = False) -> pd.DataFrame:
-    """Item pairs with product names, for display. With ``variants``, the pairs of variants of one product
-    (same product type and brand: sizes, flavours; :func:`shared.mining.collapse_variants`) are one line each,
-    where the strongest of them was, saying how many pairs it stands for."""
+def named_pairs(pairs: pd.DataFrame, catalogue: pd.DataFrame | None, variants: bool = False,
+                same_category: bool = False) -> pd.DataFrame:
+    """Item pairs with product names, for display (with ``same_category`` where the catalogue has categories,
+    when asked). With ``variants``, the pairs of variants of one product (same product type and brand: sizes,
+    flavours; :func:`shared.mining.collapse_variants`) are one line each, where the strongest of them was,
+    saying how many pairs it stands for."""
     cols = ["product_a", "product_b", "baskets", "support", "confidence_a_to_b", "confidence_b_to_a", "lift"]
     out = named(pairs, catalogue)
     if variants:
@@ -185,7 +217,19 @@ def named_pairs(pairs: pd.DataFrame, catalogue: pd.DataFrame | None, variants: b
         out.loc[variant, "product_a"] = [f"one {product} product" for product in out.loc[variant, "variant_of"]]
         out.loc[variant, "product_b"] = [
             variant_text(count, "pair") for count in out.loc[variant, "variants"]]
+    if same_category and "same_category" in out:
+        cols.append("same_category")
     return out[cols].reset_index(drop=True)
+
+
+def cross_sell(labelled: pd.DataFrame, n: int = 3, min_lift: float = 2.0) -> pd.DataFrame:
+    """The pairs to suggest as cross-sell, from named pairs (:func:`named` or :func:`named_pairs` with
+    ``same_category``): at least ``min_lift`` times as likely together as by chance, from different categories
+    where the catalogue says, the most reliable first (confidence first -> second)."""
+    cross = labelled[labelled["lift"] >= min_lift]
+    if "same_category" in cross:
+        cross = cross[~cross["same_category"].astype(bool)]
+    return cross.sort_values(["confidence_a_to_b", "lift"], ascending=False, kind="stable").head(n)
 
 
 def versus(tests: pd.DataFrame, reference: str) -> pd.DataFrame:
