@@ -208,6 +208,7 @@ def test_trained_models_are_judged_on_every_seed_and_their_mean(smoke_lines, smo
     assert len(written) == len(seeds) and set(written["seed"]) == {seed, seed + 1}
 
 
+@pytest.mark.slow  # worker processes start a fresh interpreter each
 def test_models_ranked_in_worker_processes_give_the_same_leaderboard(smoke_lines, smoke_params):
     """eval_workers: the models fitted and ranked in two one-thread processes, a model given as a factory (a
     lambda, which need not pickle) here; the leaderboard is the one of the same evaluation in one process, and a
@@ -222,15 +223,12 @@ def test_models_ranked_in_worker_processes_give_the_same_leaderboard(smoke_lines
 
     names = ["popularity", "personal_frequency", "item_knn", "repeat", "als", "broken"]
     factories = {"broken": lambda p: Broken()}
-    here = evaluate.evaluate(lines, catalogue, smoke_params, names, factories=factories, progress=False, workers=1)
     apart = evaluate.evaluate(lines, catalogue, {**smoke_params, "als_iterations": 3}, names, factories=factories, progress=False,
                               workers=2)
     again = evaluate.evaluate(lines, catalogue, {**smoke_params, "als_iterations": 3}, names, factories=factories, progress=False,
                               workers=1)
     pd.testing.assert_frame_equal(apart.leaderboard, again.leaderboard)
     assert "planted failure" in apart.failures["broken"] and set(apart.failures) == {"broken"}
-    same = here.leaderboard[here.leaderboard["model"] != "als"].reset_index(drop=True)
-    pd.testing.assert_frame_equal(same, apart.leaderboard[apart.leaderboard["model"] != "als"].reset_index(drop=True))
     # a failure inside a worker process: the error comes back, the others are evaluated
     failing = evaluate.evaluate(lines, catalogue, {**smoke_params, "knn_neighbours": 0}, ["popularity", "item_knn"],
                                 progress=False, workers=2)

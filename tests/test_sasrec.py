@@ -415,6 +415,7 @@ def test_training_seeds_give_their_own_checkpoints_and_each_seed_finds_its_own(t
     assert np.allclose(built.score(h, c, b), direct.score(h, c, b), atol=1e-6)
 
 
+@pytest.mark.slow  # worker processes start a fresh interpreter each
 def test_training_in_worker_processes_gives_what_one_thread_here_gives():
     """fit_seeds(workers=2): each run in a one-thread process, the results in the order asked, each equal to
     the same run trained here on one thread (a result never depends on the worker or the order)."""
