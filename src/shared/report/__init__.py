@@ -7,9 +7,9 @@ from .results import ResultsError, results_markdown, write_readme_results
 from .prose import cold_items_verdict, new_items_verdict, pretrained_verdict, stakeholder_summary
 from .run_folder import (
     checkpoint_path, data_dir, notebook_artefacts, pretrained_models, read_catalogue, read_csv,
-    read_ground_truth, read_json, read_lines, read_pairs, read_per_customer, read_summary, read_tuned, text_vectors_path,
+    read_ground_truth, read_json, read_lines, read_pairs, read_per_customer, read_substitutes, read_summary, read_tuned, text_vectors_path,
     tuned_path, write_cleaned, write_csv, write_evaluation, write_factors, write_json, write_pairs, write_parquet,
-    write_per_customer, write_rules, write_tuned,
+    write_per_customer, write_rules, write_substitutes, write_tuned,
 )
 from .tables import (
     AI_MODELS, INCUMBENT, MODEL_NAMES, P_FLOOR, count_text, cross_sell, for_people, interval_text, item_names, judged,
@@ -19,7 +19,7 @@ from .tables import (
 
 __all__ = [
     "AI_MODELS", "INCUMBENT", "MODEL_NAMES", "P_FLOOR", "count_text", "cross_sell", "for_people", "interval_text",
-    "lift_text", "model_name", "p_value_text", "people_frame", "percent_text", "read_pairs", "read_per_customer",
+    "lift_text", "model_name", "p_value_text", "people_frame", "percent_text", "read_pairs", "read_per_customer", "read_substitutes", "write_substitutes",
     "write_pairs", "write_per_customer",
     "ResultsError", "best_per_task", "checkpoint_path", "cold_items_verdict", "data_dir", "item_names", "judged",
     "leaderboard_table", "md_text", "named", "named_pairs", "new_items_verdict",

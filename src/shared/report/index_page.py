@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import ab_sample_size
-from .run_folder import read_pairs, read_per_customer, read_summary
+from .run_folder import read_pairs, read_per_customer, read_substitutes, read_summary
 from .tables import AI_MODELS, INCUMBENT, cross_sell, model_name, versus
 
 CSS = """
@@ -191,6 +191,17 @@ def _cross_sell_finding(pairs: pd.DataFrame | None) -> str | None:
     return f"<b>Cross-sell to try</b> (products bought together far more often than chance): {items}."
 
 
+def _substitutes_finding(substitutes: pd.DataFrame | None, n: int = 3) -> str | None:
+    """Range review: the strongest substitutes of notebook 03 (alike by their text, bought together less than
+    chance: customers take one or the other)."""
+    if substitutes is None or substitutes.empty:
+        return None
+    items = "; ".join(f"<b>{_esc(r.name_a)}</b> or <b>{_esc(r.name_b)}</b> (together {r.lift:.1f}x chance)"
+                      for r in substitutes.head(n).itertuples())
+    return ("<b>For range review</b> (alike, yet bought together less often than chance: customers take one or the "
+            f"other, so one may be enough on the shelf): {items}.")
+
+
 def _ai_findings(run: _Run) -> list[str]:
     """Per AI model: where it beat the best list without AI and where it did not (verdicts by
     :func:`.tables.judged`), grouped by verdict; for the text-fused Transformer also what the text added."""
@@ -320,11 +331,12 @@ def _beyond_accuracy(run: _Run) -> str:
             'Every list\'s values: the leaderboard below.</p></section>')
 
 
-def _findings(run: _Run, pairs: pd.DataFrame | None, plans: list[dict[str, Any]], texts: list[str]) -> str:
+def _findings(run: _Run, pairs: pd.DataFrame | None, plans: list[dict[str, Any]], texts: list[str],
+              substitutes: pd.DataFrame | None = None) -> str:
     findings = list(texts)
-    cross = _cross_sell_finding(pairs)
-    if cross:
-        findings.append(cross)
+    for finding in (_cross_sell_finding(pairs), _substitutes_finding(substitutes)):
+        if finding:
+            findings.append(finding)
     findings += _ai_findings(run)
     if plans:
         findings.append("<b>An online A/B test</b> of the recommended list against today's: "
@@ -371,7 +383,7 @@ def write_index(run_dir: str | Path, manifest: dict[str, Any], notebooks: Iterab
             texts.append(text)
             choices[task] = (new, reference)
         plans = _ab_plans(run, read_per_customer(run_dir), choices, params.get("test_weeks"))
-        top += [_findings(run, read_pairs(run_dir), plans, texts), _chart(run_dir, k), _ab_section(plans, k),
+        top += [_findings(run, read_pairs(run_dir), plans, texts, read_substitutes(run_dir)), _chart(run_dir, k), _ab_section(plans, k),
                 _beyond_accuracy(run)]
     else:
         top.append('<section id="key-findings"><h2>Key findings</h2><p>This run has no leaderboard: no model was '

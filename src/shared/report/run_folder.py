@@ -240,6 +240,18 @@ def write_pairs(run_dir: str | Path, pairs: pd.DataFrame, catalogue: pd.DataFram
     return write_csv(named_pairs(pairs, catalogue, same_category=True), Path(run_dir) / "pairs.csv")
 
 
+def write_substitutes(run_dir: str | Path, substitutes: pd.DataFrame) -> Path:
+    """``substitutes.csv``: notebook 03's substitutes (products alike by their text, bought together less than
+    chance: one or the other), the strongest first; the index page names them for range review."""
+    return write_csv(substitutes, Path(run_dir) / "substitutes.csv")
+
+
+def read_substitutes(run_dir: str | Path) -> pd.DataFrame | None:
+    path = Path(run_dir) / "substitutes.csv"
+    return pd.read_csv(path, dtype={"item_a": str, "item_b": str, "name_a": str, "name_b": str}, keep_default_na=False) \
+        if path.exists() else None
+
+
 def read_pairs(run_dir: str | Path) -> pd.DataFrame | None:
     path = Path(run_dir) / "pairs.csv"
     return pd.read_csv(path, dtype={"product_a": str, "product_b": str}, keep_default_na=False) if path.exists() else None
