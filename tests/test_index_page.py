@@ -67,8 +67,11 @@ def _tests() -> pd.DataFrame:
     ])
 
 
-@pytest.fixture
-def run_dir(tmp_path):
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """One fake run folder for the module (its figures take seconds to draw); tests only read it and rewrite
+    index.html."""
+    tmp_path = tmp_path_factory.mktemp("fake-run")
     board = _board()
     report.write_csv(board, tmp_path / "leaderboard.csv")
     report.write_csv(_tests(), tmp_path / "significance.csv")
@@ -90,6 +93,7 @@ def run_dir(tmp_path):
                    for task, values in NDCG.items() for model, value in values.items()})
     report.write_per_customer(tmp_path, evaluation, 10)
     plots.save(plots.leaderboard_intervals(board, ("ndcg",), 10), tmp_path, "05_leaderboard")
+    plots.save(plots.accuracy_and_beyond(board, 10), tmp_path, "05_beyond_accuracy")
     report.write_csv(pd.DataFrame({"step": ["dedupe"], "reason": [SCRIPT], "rows_in": [10], "rows_dropped": [2], "rows_out": [8]}),
                      tmp_path / "ledger.csv")
     report.write_json({"description": f"A shop {IMG}", "facts": {"lines": 8}, "notes": [], "split_definition": "by time"},
@@ -117,6 +121,9 @@ def test_key_findings_come_first_in_words(run_dir):
     order = [page.index(f'id="{part}"') for part in ("key-findings", "models", "ab-plan", "beyond-accuracy",
                                                      "data-summary", "leaderboard", "ledger", "notebooks")]
     assert order == sorted(order)
+    beyond = page[page.index('id="beyond-accuracy"'):]
+    beyond = beyond[:beyond.index("</section>")]  # the paragraph in words, then the accuracy / beyond-accuracy figure
+    assert "<b>Coverage</b>" in beyond and beyond.index("<b>Coverage</b>") < beyond.index('src="figures/05_beyond_accuracy.png"')
     findings = _findings(page)
     assert 4 <= len(findings) <= 10
     first = findings[0]  # basket completion: the winner by name, the gain and the interval from significance.csv
@@ -181,3 +188,17 @@ def test_leaderboard_chart_is_sorted_by_score_with_names_in_words():
 def test_page_without_results_says_so(tmp_path):
     page = report.write_index(tmp_path, {"parameters": {}}, []).read_text()
     assert "no leaderboard" in page and page.index('id="key-findings"') < page.index('id="notebooks"')
+
+
+def test_accuracy_and_beyond_figure_places_every_model():
+    """One panel per beyond-accuracy metric, every model a point at (its NDCG@10, its value), labelled in words."""
+    figure = plots.accuracy_and_beyond(_board(), 10)
+    axes = figure.axes
+    assert [ax.get_title() for ax in axes] == [f"next basket: accuracy and {m}" for m in ("coverage", "novelty", "diversity")]
+    points = axes[0].collections[0].get_offsets()
+    labels = [t.get_text() for t in axes[0].texts]
+    expected = NDCG["next_basket"]
+    assert len(points) == len(expected) == len(labels)
+    by_label = dict(zip(labels, map(tuple, points)))
+    assert by_label[report.model_name("sasrec")] == (expected["sasrec"], 0.9)  # sasrec's coverage in the fake board
+    assert by_label[report.model_name("text_knn")][0] == expected["text_knn"]

@@ -295,7 +295,7 @@ def _ab_section(plans: list[dict[str, Any]], k: int) -> str:
     )
 
 
-def _beyond_accuracy(run: _Run) -> str:
+def _beyond_accuracy(run: _Run, run_dir: Path | None = None) -> str:
     """One paragraph: coverage, novelty and diversity for a shopper, and which model does best on each."""
     meaning = {
         "coverage": ("Coverage", "how much of the range ever reaches a shopper: the share of all products shown in "
@@ -326,9 +326,13 @@ def _beyond_accuracy(run: _Run) -> str:
             sentences.append(f"<b>{title}</b> is {words}. Best: " + "; ".join(best) + ".")
     if not sentences:
         return ""
+    figure = ""
+    if run_dir is not None and (Path(run_dir) / "figures" / "05_beyond_accuracy.png").exists():
+        figure = ('<a href="figures/05_beyond_accuracy.png"><img class="chart" src="figures/05_beyond_accuracy.png" '
+                  'alt="Every model\'s accuracy against its coverage, novelty and diversity"></a>')
     return ('<section id="beyond-accuracy"><h2>Beyond accuracy: what else a list does for a shopper</h2>'
             f"<p>{' '.join(sentences)} Accuracy comes first: a list nobody buys from helps no one, however varied. "
-            'Every list\'s values: the leaderboard below.</p></section>')
+            'Every list\'s values: the leaderboard below.</p>' + figure + '</section>')
 
 
 def _findings(run: _Run, pairs: pd.DataFrame | None, plans: list[dict[str, Any]], texts: list[str],
@@ -384,7 +388,7 @@ def write_index(run_dir: str | Path, manifest: dict[str, Any], notebooks: Iterab
             choices[task] = (new, reference)
         plans = _ab_plans(run, read_per_customer(run_dir), choices, params.get("test_weeks"))
         top += [_findings(run, read_pairs(run_dir), plans, texts, read_substitutes(run_dir)), _chart(run_dir, k), _ab_section(plans, k),
-                _beyond_accuracy(run)]
+                _beyond_accuracy(run, run_dir)]
     else:
         top.append('<section id="key-findings"><h2>Key findings</h2><p>This run has no leaderboard: no model was '
                    "evaluated (see the notebooks below).</p></section>")

@@ -147,6 +147,31 @@ def leaderboard_intervals(board: pd.DataFrame, metrics: tuple[str, ...] = ("ndcg
     return fig
 
 
+def accuracy_and_beyond(board: pd.DataFrame, k: int = 10, task: str = "next_basket",
+                        beyond: tuple[str, ...] = ("coverage", "novelty", "diversity")) -> plt.Figure:
+    """The trade-off a merchandiser chooses on: every model's NDCG@k (accuracy, x) against coverage, novelty and
+    diversity (y), one panel each, on one task (the first task present when ``task`` is not); each point labelled
+    with the model's name in words, "buy it again" grey, the AI models orange."""
+    tasks = list(dict.fromkeys(board["task"]))
+    task = task if task in tasks else tasks[0]
+    rows = board[(board["task"] == task) & (board["k"] == k)]
+    accuracy = rows[rows["metric"] == "ndcg"].set_index("model")["value"].dropna()
+    panels = [m for m in beyond if (rows["metric"] == m).any()]
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(5.2 * max(len(panels), 1), 4.4), squeeze=False)
+    units = {"coverage": "share of the range shown", "novelty": "bits (higher: less obvious)",
+             "diversity": "share of pairs from different categories"}
+    for ax, metric in zip(axes[0], panels):
+        values = rows[rows["metric"] == metric].set_index("model")["value"].dropna()
+        models = [m for m in accuracy.index if m in values.index]
+        colour = ["#8a949e" if m == INCUMBENT else PALETTE[1] if m in AI_MODELS else PALETTE[0] for m in models]
+        ax.scatter(accuracy[models], values[models], c=colour, s=36, zorder=3)
+        for m in models:
+            ax.annotate(model_name(m), (accuracy[m], values[m]), xytext=(4, 3), textcoords="offset points", fontsize=7)
+        ax.set(xlabel=f"NDCG@{k} (accuracy)", ylabel=f"{metric}@{k}: {units.get(metric, '')}",
+               title=f"{task.replace('_', ' ')}: accuracy and {metric}")
+    return fig
+
+
 def metric_by_history(table: pd.DataFrame, metric: str = "ndcg", k: int = 10) -> plt.Figure:
     tasks = list(dict.fromkeys(table["task"]))
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 3.8), squeeze=False)
