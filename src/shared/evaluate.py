@@ -25,6 +25,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from . import metrics, models
+from .processes import shared_data, side_by_side
 from .config import ParameterError
 from .models import Interactions, Recommender, recommend
 from .split import Queries, build_tasks, fit_lines, next_basket_reason, sequences_reason, vocabulary
@@ -190,7 +191,7 @@ def evaluate(
     return evaluation
 
 
-def _fit_and_rank(label: str, name: str, overrides: Mapping[str, Any], training_seed: int, train: Interactions,
+def _fit_and_rank(name: str, overrides: Mapping[str, Any], training_seed: int, train: Interactions,
                   tasks: Mapping[str, Queries], params: Mapping[str, Any],
                   factories: Mapping[str, Callable[[Mapping[str, Any]], Recommender]], k: int):
     """One model (its parameter ``overrides``, one training seed) fitted on ``train`` and its top-``k`` lists for
@@ -211,50 +212,35 @@ def _fit_and_rank(label: str, name: str, overrides: Mapping[str, Any], training_
         return f"{type(exc).__name__}: {exc}\n" + traceback.format_exc(limit=3)
 
 
-_WORKER: dict[str, Any] = {}
+def _worker_job(name: str, overrides: Mapping[str, Any], training_seed: int):
+    """One job of :func:`_run_jobs` in a process of :func:`shared.processes.side_by_side`."""
+    data = shared_data()
+    return _fit_and_rank(name, overrides, training_seed, data["train"], data["tasks"], data["params"], {}, data["k"])
 
 
-def _worker_start(train: Interactions, tasks: Mapping[str, Queries], params: Mapping[str, Any], k: int) -> None:
-    import torch  # a worker is one CPU thread: two of them on two cores, not four threads fighting
-
-    torch.set_num_threads(1)
-    _WORKER.update(train=train, tasks=tasks, params=params, k=k)
-
-
-def _worker_job(label: str, name: str, overrides: Mapping[str, Any], training_seed: int):
-    return _fit_and_rank(label, name, overrides, training_seed, _WORKER["train"], _WORKER["tasks"], _WORKER["params"], {},
-                         _WORKER["k"])
-
-
-def _run_jobs(jobs: Sequence[tuple[str, str, Mapping[str, Any], int]], train: Interactions, tasks: Mapping[str, Queries], params: Mapping[str, Any],
-              factories: Mapping[str, Callable[[Mapping[str, Any]], Recommender]], k: int, workers: int, progress: bool,
-              target: str) -> dict[tuple[str, int], Any]:
-    """Every (label, model, overrides, training seed) job fitted and ranked, here one after the other, or with ``workers`` > 1 in
-    that many spawned one-thread processes (the data sent once per process; models given as ``factories``
-    run here, they need not pickle). Each job's result depends on the job alone, never on the process or the
-    order that ran it."""
+def _run_jobs(jobs: Sequence[tuple[str, str, Mapping[str, Any], int]], train: Interactions, tasks: Mapping[str, Queries],
+              params: Mapping[str, Any], factories: Mapping[str, Callable[[Mapping[str, Any]], Recommender]], k: int,
+              workers: int, progress: bool, target: str) -> dict[tuple[str, int], Any]:
+    """Every (label, model, overrides, training seed) job fitted and ranked, here one after the other, or with
+    ``workers`` > 1 side by side in that many one-thread processes (:func:`shared.processes.side_by_side`: the data
+    sent once per process; models given as ``factories`` run here, they need not pickle). Each job's result
+    depends on the job alone, never on the process or the order that ran it."""
     bar = tqdm(total=len(jobs), desc=f"evaluating on {target}", disable=not progress)
     outcomes: dict[tuple[str, int], Any] = {}
     remote = [job for job in jobs if job[1] not in factories] if workers > 1 and len(jobs) > 1 else []
     if remote:
-        import concurrent.futures
-        import multiprocessing
-
-        with concurrent.futures.ProcessPoolExecutor(min(workers, len(remote)), mp_context=multiprocessing.get_context("spawn"),
-                                                    initializer=_worker_start, initargs=(train, tasks, params, k)) as pool:
-            futures = {pool.submit(_worker_job, *job): job for job in remote}
-            for future in concurrent.futures.as_completed(futures):
-                label, _, _, training_seed = futures[future]
-                try:
-                    outcomes[(label, training_seed)] = future.result()
-                except Exception as exc:  # the process itself died (e.g. out of memory): that model failed
-                    outcomes[(label, training_seed)] = f"{type(exc).__name__}: {exc}\n"
-                bar.set_postfix_str(label)
-                bar.update()
+        shared = {"train": train, "tasks": tasks, "params": params, "k": k}
+        for i, future in side_by_side(_worker_job, [job[1:] for job in remote], workers, shared):
+            label, _, _, training_seed = remote[i]
+            try:
+                outcomes[(label, training_seed)] = future.result()
+            except Exception as exc:  # the process itself died (e.g. out of memory): that model failed
+                outcomes[(label, training_seed)] = f"{type(exc).__name__}: {exc}\n"
+            bar.set_postfix_str(label)
+            bar.update()
     for label, name, overrides, training_seed in jobs:
         if (label, training_seed) not in outcomes:
-            outcomes[(label, training_seed)] = _fit_and_rank(label, name, overrides, training_seed, train, tasks, params,
-                                                             factories, k)
+            outcomes[(label, training_seed)] = _fit_and_rank(name, overrides, training_seed, train, tasks, params, factories, k)
             bar.update()
     bar.close()
     return outcomes

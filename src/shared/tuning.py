@@ -56,7 +56,10 @@ def validation_sweep(
         result = evaluate(lines, catalogue, quick, [], target="validation", progress=progress,
                           variants={label: (model, setting) for label, setting in zip(labels, settings)})
     board = result.leaderboard
-    seconds = result.timings.groupby("model")[["fit_s", "score_s"]].sum().sum(axis=1) if len(result.timings) else pd.Series(dtype=float)
+    seconds = pd.Series(dtype=float)
+    if len(result.timings):  # a setting's fit (repeated on each task's row) once, plus its scoring of every task
+        per_fit = result.timings.groupby(["model", "seed"]).agg(fit_s=("fit_s", "first"), score_s=("score_s", "sum"))
+        seconds = per_fit.sum(axis=1).groupby(level="model").sum()
     for label, setting in zip(labels, settings):
         if label in result.failures:
             raise RuntimeError(f"{model} failed on validation with {setting}: {result.failures[label]}")

@@ -48,6 +48,7 @@ from tqdm.auto import tqdm
 
 from ... import metrics
 from ...config import ParameterError
+from ...processes import shared_data, side_by_side
 from ..base import Interactions, recommend
 from .network import CONTINUE, NEXT, SASRec, SASRecConfig, Seen, prefix_seen
 from .scorer import SequenceScorer, popularity_fallback
@@ -409,26 +410,18 @@ def fit_seeds(train: Interactions, runs: Sequence[TrainSettings], text: np.ndarr
     if workers <= 1 or len(runs) < 2 or pick_device(runs[0].device).type != "cpu":
         bar = tqdm(runs, desc="training runs", disable=not progress or len(runs) < 2)
         return [fit_sasrec(train, run, progress=progress, text=text) for run in bar]
-    import concurrent.futures
-    import multiprocessing
-
     results: list[TrainResult | None] = [None] * len(runs)
-    context = multiprocessing.get_context("spawn")  # a clean interpreter: no forked torch or kernel threads
-    with concurrent.futures.ProcessPoolExecutor(min(workers, len(runs)), mp_context=context, initializer=_worker_start,
-                                                initargs=(train, text)) as pool:
-        # the text-fused runs (the slower ones) first: two workers then finish close together
-        order = sorted(range(len(runs)), key=lambda i: not runs[i].text)
-        futures = {pool.submit(_worker_fit, runs[i]): i for i in order}
-        bar = tqdm(total=len(runs), desc=f"training runs ({min(workers, len(runs))} processes)", disable=not progress)
-        for future in concurrent.futures.as_completed(futures):
-            i = futures[future]
-            state, history, best_epoch, skipped, loss, text_dim = future.result()
-            run = runs[i]
-            model = SASRec(model_config(run, train.n_items, text_dim), text if text_dim else None)
-            model.load_state_dict(state)
-            results[i] = TrainResult(model.eval(), history, best_epoch, skipped, loss, "cpu", np.asarray(train.item_ids), run)
-            bar.update()
-        bar.close()
+    # the text-fused runs (the slower ones) first: two workers then finish close together
+    order = sorted(range(len(runs)), key=lambda i: not runs[i].text)
+    bar = tqdm(total=len(runs), desc=f"training runs ({min(workers, len(runs))} processes)", disable=not progress)
+    for i, future in side_by_side(_worker_fit, [(run,) for run in runs], workers, {"train": train, "text": text}, order):
+        state, history, best_epoch, skipped, loss, text_dim = future.result()
+        run = runs[i]
+        model = SASRec(model_config(run, train.n_items, text_dim), text if text_dim else None)
+        model.load_state_dict(state)
+        results[i] = TrainResult(model.eval(), history, best_epoch, skipped, loss, "cpu", np.asarray(train.item_ids), run)
+        bar.update()
+    bar.close()
     return results  # type: ignore[return-value]
 
 
@@ -441,16 +434,10 @@ def runs_table(results: Sequence[TrainResult]) -> pd.DataFrame:
                           "last_loss": round(float(r.history["loss"].iloc[-1]), 4)} for r in results])
 
 
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_start(train: Interactions, text: np.ndarray | None) -> None:
-    torch.set_num_threads(1)
-    _WORKER.update(train=train, text=text)
-
-
 def _worker_fit(run: TrainSettings):
-    result = fit_sasrec(_WORKER["train"], run, progress=False, text=_WORKER["text"])
+    """One run of :func:`fit_seeds` in a process of :func:`shared.processes.side_by_side`."""
+    data = shared_data()
+    result = fit_sasrec(data["train"], run, progress=False, text=data["text"])
     return (result.model.state_dict(), result.history, result.best_epoch, result.skipped_customers, result.loss,
             result.model.config.text_dim)
 
