@@ -235,6 +235,25 @@ def test_models_ranked_in_worker_processes_give_the_same_leaderboard(smoke_lines
     assert set(failing.failures) == {"item_knn"} and "popularity" in set(failing.leaderboard["model"])
 
 
+def test_sweeps_run_in_stages_parts_before_the_models_built_from_them(smoke_lines, smoke_params):
+    """Stages: a combined model after every stage tuning one of its parts, the others together; and several
+    sweeps in one evaluation give each model the table and choice of its sweep alone."""
+    assert tuning.sweep_stages(["item_knn", "repeat", "tifu_knn", "repeat_explore", "sasrec_repeat"]) == [
+        ["item_knn", "repeat", "tifu_knn"], ["repeat_explore", "sasrec_repeat"]]
+    assert tuning.sweep_stages(["repeat_explore", "item_knn"]) == [["repeat_explore", "item_knn"]]  # no part tuned
+    assert tuning.sweep_stages(["tifu_knn", "repeat_explore", "repeat"]) == [["tifu_knn", "repeat"], ["repeat_explore"]]
+    assert tuning.sweep_stages([]) == []
+    lines, catalogue = smoke_lines
+    grids = {"item_knn": {"knn_weighting": ["cosine", "lift"]}, "repeat": {"repeat_decay": [0.5, 0.9]},
+             "popularity": {"max_queries": [40, 0]}}
+    together = tuning.validation_sweeps(lines, catalogue, smoke_params, grids, progress=False)
+    assert list(together) == list(grids)
+    for model, grid in grids.items():
+        table, best = tuning.validation_sweep(lines, catalogue, smoke_params, model, grid, progress=False)
+        pd.testing.assert_frame_equal(together[model][0].drop(columns="seconds"), table.drop(columns="seconds"))
+        assert together[model][1] == best
+
+
 def test_a_validation_sweep_ranks_every_setting_on_the_same_queries(smoke_lines, smoke_params):
     """The sweep is one evaluation with a variant per setting (side by side with eval_workers); a grid over a
     parameter that changes the queries is evaluated setting by setting instead."""

@@ -89,6 +89,27 @@ def test_recommend_pads_with_minus_one_and_drops_non_finite():
     assert recs.tolist() == [[2, -1, -1]]
 
 
+def test_top_k_is_the_sorted_brute_force_with_ties_in_item_order():
+    """top_k against sorting every row by (-score, item index) with non-finite scores dropped: many ties (at the
+    cut too), NaN, +-inf, rows with fewer finite scores than k, k above the catalogue size."""
+    from shared.models.base import top_k
+
+    rng = np.random.default_rng(3)
+    for case in range(60):
+        n_items = int(rng.integers(1, 40))
+        scores = rng.integers(0, int(rng.choice([2, 5, 1000])), (int(rng.integers(1, 30)), n_items)).astype(np.float32)
+        scores[rng.random(scores.shape) < 0.15] = np.nan
+        scores[rng.random(scores.shape) < 0.1] = -np.inf
+        scores[rng.random(scores.shape) < 0.05] = np.inf
+        k = int(rng.choice([1, 3, 10, 50]))
+        expected = np.full((len(scores), min(k, n_items)), -1)
+        for r, row in enumerate(scores):
+            finite = [i for i in np.lexsort((np.arange(n_items), -np.nan_to_num(row, nan=-np.inf, posinf=-np.inf)))
+                      if np.isfinite(row[i])][:k]
+            expected[r, : len(finite)] = finite
+        assert np.array_equal(top_k(scores.copy(), k), expected), case
+
+
 def test_unknown_model_is_a_parameter_error():
     with pytest.raises(config.ParameterError, match="unknown model 'magic'"):
         models.build("magic", DEFAULTS)

@@ -111,6 +111,35 @@ def test_fused_attention_equals_the_written_out_attention(training_mode):
     assert torch.allclose(attention(x, allowed)[0], expected, atol=1e-6)
 
 
+def test_dropout_masks_drop_at_the_rate_asked_from_their_own_seeded_stream():
+    """The CPU training masks: dropped with probability p (to within 2e-5, and within sampling error), kept ones
+    scaled by 1 / (1 - p); the same seed gives the same masks, another seed others; a model's dropout layers
+    share one stream once seeded, and outside training (or unseeded) they are ``nn.Dropout``."""
+    from shared.models.sasrec.network import Dropout, DropoutMasks
+
+    mask = DropoutMasks(3)((400, 500), 0.2).numpy()
+    assert set(np.unique(mask)) == {0.0, np.float32(1 / 0.8)}
+    assert abs((mask == 0).mean() - 0.2) < 4 * (0.2 * 0.8 / mask.size) ** 0.5
+    assert np.array_equal(DropoutMasks(3)((400, 500), 0.2), mask) and not np.array_equal(DropoutMasks(4)((400, 500), 0.2), mask)
+    assert float(DropoutMasks(3)((200_000,), 0.5).mean()) == pytest.approx(1.0, abs=0.01)
+    model = SASRec(SASRecConfig(n_items=30, max_len=12, dim=16, heads=2, blocks=2, dropout=0.2))
+    layers = [m for m in model.modules() if isinstance(m, Dropout)]
+    assert len(layers) == 1 + 2 * 3 and all(m.masks is None for m in layers)
+    model.seed_dropout(7)
+    assert len({id(m.masks) for m in layers}) == 1 and layers[0].masks is not None
+    x = torch.ones(50, 16)
+    assert torch.equal(layers[0].eval()(x), x)  # evaluation: no dropout
+    dropped = layers[0].train()(x)
+    assert torch.equal(dropped, x * DropoutMasks(7)((50, 16), 0.2))  # the first draw of the model's stream
+    tokens = torch.randint(1, 31, (4, 12))
+    recency = torch.zeros(4, 12, dtype=torch.long)
+    model.train()
+    first, _ = model.seed_dropout(7).hidden(tokens, recency)
+    again, _ = model.seed_dropout(7).hidden(tokens, recency)
+    other, _ = model.seed_dropout(8).hidden(tokens, recency)
+    assert torch.equal(first, again) and not torch.equal(first, other)
+
+
 def test_windows_targets_never_show_the_predicted_basket():
     baskets = [np.array([0, 1]), np.array([2, 3, 4]), np.array([5])]
     tokens, recency, flags, targets = train.make_windows([baskets], 8, 1, 5, np.random.default_rng(0))
@@ -178,6 +207,24 @@ def test_checkpoint_round_trip_through_the_protocol(tmp_path):
     assert 3 not in recs[0]
     with pytest.raises(ValueError, match="basket boundaries"):
         recommend(model, h, c, 3)
+
+
+def test_encode_query_equals_encoding_the_split_baskets():
+    """Scoring's per-query encoding from the flat history, its basket starts and the context, against
+    ``encode(split_baskets(...) + [context])``: random histories with repeated and leading breaks (empty
+    baskets), empty and long contexts, sequences shorter and longer than max_len."""
+    from shared.models.sasrec.network import encode_query
+
+    rng = np.random.default_rng(5)
+    for case in range(400):
+        history = rng.integers(0, 30, rng.integers(0, 40))
+        breaks = np.sort(rng.integers(0, len(history) + 1, rng.integers(0, 12)))
+        context = rng.integers(0, 30, rng.choice([0, 0, 1, 3, 60]))
+        max_len = int(rng.choice([1, 5, 12, 50]))
+        baskets = split_baskets(history, breaks) + ([context] if len(context) else [])
+        expected = encode(baskets, max_len)
+        got = encode_query(history, breaks, context, max_len)
+        assert all(np.array_equal(a, b) for a, b in zip(got, expected)), (case, history, breaks, context, max_len)
 
 
 def test_encode_and_split_baskets():
@@ -279,7 +326,7 @@ def test_prefix_counts_and_seen_equal_the_reference():
 
 
 def test_sparse_repeat_term_gives_the_dense_loss():
-    """Training's loss (sparse prefix counts) equals the dense formulation value for value, on a fixed seed."""
+    """Training's loss (sparse prefix counts) equals the dense formulation to float rounding, on a fixed seed."""
     torch.manual_seed(0)
     model = SASRec(SASRecConfig(n_items=40, max_len=20, dim=16, heads=2, blocks=1, dropout=0.0))
     with torch.no_grad():
@@ -295,13 +342,14 @@ def test_sparse_repeat_term_gives_the_dense_loss():
         candidates = torch.arange(40) if kind == "full" else torch.unique(torch.cat([t[valid], negatives]))
         logp = torch.log_softmax(model.logits(hidden[has], flags[has], candidates + 1, seen=reference_prefix_counts(tokens, candidates + 1, has)), -1)
         picked = logp.gather(1, torch.searchsorted(candidates, t.clamp(min=0)))
-        assert float(fast.detach()) == float(-((picked * valid).sum(1) / valid.sum(1)).mean().detach())
+        assert float(fast.detach()) == pytest.approx(float(-((picked * valid).sum(1) / valid.sum(1)).mean().detach()), rel=1e-6)
 
 
 @pytest.mark.parametrize("block", [None, 40, 333, 10**9])
 def test_blocked_softmax_loss_equals_autograd_through_the_logits(block):
     """The loss in blocks of positions, with gradients computed in the same pass, against plain autograd through
-    ``logits`` -> ``log_softmax`` -> ``gather``: the same value, and the same gradient of every parameter (to
+    ``logits`` -> ``log_softmax`` -> ``gather``: the same value (to float rounding: the blocks take the log of
+    the targets' softmax), and the same gradient of every parameter (to
     float rounding: its sums run in another order), with blocks of one row, of several rows, and all rows."""
     torch.manual_seed(0)
     model = SASRec(SASRecConfig(n_items=40, max_len=20, dim=16, heads=2, blocks=1, dropout=0.0, text_dim=8),
@@ -320,13 +368,13 @@ def test_blocked_softmax_loss_equals_autograd_through_the_logits(block):
     plain = -((logp.gather(1, slots) * valid).sum(1) / valid.sum(1)).mean()
     blocked = training.softmax_loss(model.query(hidden[has], flags[has]), model.item_vectors(candidates + 1), seen,
                                     model.repeat_bonus(flags[has], seen), slots, valid, block=block)
-    assert float(blocked.detach()) == float(plain.detach())
+    assert float(blocked.detach()) == pytest.approx(float(plain.detach()), rel=1e-6)
     parameters = [p for p in model.parameters() if p.requires_grad]
     for a, b in zip(torch.autograd.grad(3 * blocked, parameters, retain_graph=True), torch.autograd.grad(3 * plain, parameters)):
         assert torch.allclose(a, b, rtol=1e-4, atol=1e-5 * float(b.abs().max()))
     with torch.no_grad():  # no gradients asked: the value alone
         assert float(training.softmax_loss(model.query(hidden[has], flags[has]), model.item_vectors(candidates + 1), seen,
-                                           model.repeat_bonus(flags[has], seen), slots, valid, block=block)) == float(plain.detach())
+                                           model.repeat_bonus(flags[has], seen), slots, valid, block=block)) == pytest.approx(float(plain.detach()), rel=1e-6)
 
 
 # ----------------------------------------------------------------------------------------------------

@@ -29,6 +29,7 @@ and :func:`seeded_paired_bootstrap` widen the bootstrap over queries by the seed
 """
 from __future__ import annotations
 
+import functools
 import math
 import warnings
 from statistics import NormalDist
@@ -227,16 +228,26 @@ def seeded_paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, se
     return test
 
 
-def _resampled_means(rows: np.ndarray, n_boot: int, seed: int, chunk: int = 50) -> np.ndarray:
-    """Bootstrap means of each row of ``rows`` (same resampled indices for every row: paired)."""
-    rng = np.random.default_rng(seed)
+def _resampled_means(rows: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
+    """Bootstrap means of each row of ``rows`` (same resampled indices for every row: paired). Every call with
+    the same number of queries, samples and seed draws the same resamples, so they are kept as counts
+    (:func:`_resample_counts`) and each call is one matrix product, not a gather of ``n_boot x n`` values."""
     n = rows.shape[1]
-    out = np.empty((rows.shape[0], n_boot))
+    return (_resample_counts(n, n_boot, seed) @ rows.T).T / n
+
+
+@functools.lru_cache(maxsize=4)
+def _resample_counts(n: int, n_boot: int, seed: int, chunk: int = 50) -> np.ndarray:
+    """(n_boot x n): how often each of ``n`` queries is drawn in each bootstrap sample (``n`` draws with
+    replacement, from ``default_rng(seed)`` in chunks of ``chunk`` samples); read-only, cached."""
+    rng = np.random.default_rng(seed)
+    counts = np.empty((n_boot, n))
     for start in range(0, n_boot, chunk):
         stop = min(start + chunk, n_boot)
-        idx = rng.integers(0, n, size=(stop - start, n))
-        out[:, start:stop] = rows[:, idx].mean(axis=2)
-    return out
+        idx = rng.integers(0, n, size=(stop - start, n)) + np.arange(stop - start)[:, None] * n
+        counts[start:stop] = np.bincount(idx.ravel(), minlength=(stop - start) * n).reshape(stop - start, n)
+    counts.flags.writeable = False
+    return counts
 
 
 def customers_per_arm(delta: float, sd_a: float, sd_b: float, alpha: float = 0.05, power: float = 0.8) -> float:

@@ -37,40 +37,63 @@ def validation_sweep(
     setting with the best mean ``metric@k`` over the tasks. A model trained with several seeds
     (``n_seeds``) is tuned with the first (the run's ``seed``).
     """
-    keys = list(grid)
-    rows = []
+    return validation_sweeps(lines, catalogue, params, {model: grid}, metric, k, progress, fixed)[model]
+
+
+def validation_sweeps(
+    lines: pd.DataFrame, catalogue: pd.DataFrame | None, params: Mapping[str, Any],
+    grids: Mapping[str, Mapping[str, Sequence[Any]]], metric: str = "ndcg", k: int = 10, progress: bool = True,
+    fixed: Mapping[str, Any] | None = None,
+) -> dict[str, tuple[pd.DataFrame, dict[str, Any]]]:
+    """:func:`validation_sweep` of several models at once (model -> its grid; each sweep as if alone): one
+    evaluation holds every setting of every model whose grid leaves the queries alone, so the validation
+    queries are built once and all the settings run side by side in ``eval_workers`` processes; a grid over a
+    parameter that changes the vocabulary or the queries (:data:`DATA_PARAMETERS`) gets an evaluation per
+    setting. Returns model -> (table, best setting)."""
     # a trained model is tuned with its first training seed: a choice, not a verdict (the test weeks judge every seed)
     quick = {**params, **(fixed or {}), "metrics": [metric], "n_seeds": 1,
              "bootstrap_samples": max(10, min(params["bootstrap_samples"], 200))}
-    settings = [dict(zip(keys, values)) for values in itertools.product(*(grid[key] for key in keys))]
-    labels = [f"{model} {setting}" for setting in settings]
-    if set(keys) & DATA_PARAMETERS:  # a setting that changes the vocabulary or the queries: one evaluation each
-        parts = [evaluate(lines, catalogue, {**quick, **setting}, [], target="validation", progress=progress,
-                          variants={label: (model, {})}) for label, setting in zip(labels, settings)]
-        result = parts[0]
-        result.leaderboard = pd.concat([r.leaderboard for r in parts], ignore_index=True)
-        result.timings = pd.concat([r.timings for r in parts], ignore_index=True)
-        result.failures = {label: error for r in parts for label, error in r.failures.items()}
-    else:  # one evaluation: the validation queries built once, every setting fitted and ranked on them
-        # (side by side in eval_workers processes)
-        result = evaluate(lines, catalogue, quick, [], target="validation", progress=progress,
-                          variants={label: (model, setting) for label, setting in zip(labels, settings)})
-    board = result.leaderboard
+    settings = {model: [dict(zip(grid, values)) for values in itertools.product(*grid.values())] for model, grid in grids.items()}
+    labels = {model: [f"{model} {setting}" for setting in sets] for model, sets in settings.items()}
+    together = {label: (model, setting) for model, sets in settings.items() if not set(grids[model]) & DATA_PARAMETERS
+                for label, setting in zip(labels[model], sets)}
+    parts = [evaluate(lines, catalogue, quick, [], target="validation", progress=progress, variants=together)] if together else []
+    for model, sets in settings.items():  # a setting that changes the vocabulary or the queries: one evaluation each
+        if set(grids[model]) & DATA_PARAMETERS:
+            parts += [evaluate(lines, catalogue, {**quick, **setting}, [], target="validation", progress=progress,
+                               variants={label: (model, {})}) for label, setting in zip(labels[model], sets)]
+    board = pd.concat([r.leaderboard for r in parts], ignore_index=True)
+    timings = pd.concat([r.timings for r in parts], ignore_index=True)
+    failures = {label: error for r in parts for label, error in r.failures.items()}
     seconds = pd.Series(dtype=float)
-    if len(result.timings):  # a setting's fit (repeated on each task's row) once, plus its scoring of every task
-        per_fit = result.timings.groupby(["model", "seed"]).agg(fit_s=("fit_s", "first"), score_s=("score_s", "sum"))
+    if len(timings):  # a setting's fit (repeated on each task's row) once, plus its scoring of every task
+        per_fit = timings.groupby(["model", "seed"]).agg(fit_s=("fit_s", "first"), score_s=("score_s", "sum"))
         seconds = per_fit.sum(axis=1).groupby(level="model").sum()
-    for label, setting in zip(labels, settings):
-        if label in result.failures:
-            raise RuntimeError(f"{model} failed on validation with {setting}: {result.failures[label]}")
-        for row in board[(board["model"] == label) & (board["metric"] == metric) & (board["k"] == k)].itertuples():
-            rows.append({**setting, "task": row.task, f"{metric}@{k}": row.value, "ci_low": row.ci_low,
-                         "ci_high": row.ci_high, "seconds": round(float(seconds.get(label, np.nan)), 1)})
-    table = pd.DataFrame(rows)
-    mean = table.groupby(keys, sort=False)[f"{metric}@{k}"].mean()
-    best = mean.idxmax()
-    best = dict(zip(keys, best if isinstance(best, tuple) else (best,)))
-    return table, {k: v.item() if isinstance(v, np.generic) else v for k, v in best.items()}
+    swept = {}
+    for model, sets in settings.items():
+        keys, rows = list(grids[model]), []
+        for label, setting in zip(labels[model], sets):
+            if label in failures:
+                raise RuntimeError(f"{model} failed on validation with {setting}: {failures[label]}")
+            for row in board[(board["model"] == label) & (board["metric"] == metric) & (board["k"] == k)].itertuples():
+                rows.append({**setting, "task": row.task, f"{metric}@{k}": row.value, "ci_low": row.ci_low,
+                             "ci_high": row.ci_high, "seconds": round(float(seconds.get(label, np.nan)), 1)})
+        table = pd.DataFrame(rows)
+        mean = table.groupby(keys, sort=False)[f"{metric}@{k}"].mean()
+        best = mean.idxmax()
+        best = dict(zip(keys, best if isinstance(best, tuple) else (best,)))
+        swept[model] = table, {k: v.item() if isinstance(v, np.generic) else v for k, v in best.items()}
+    return swept
+
+
+def sweep_stages(names: Sequence[str]) -> list[list[str]]:
+    """The models to tune, in stages: a model joins the first stage after every stage that tunes one of its
+    parts (:data:`shared.models.COMPONENTS`), so a combined model sees its parts' tuned settings and the models
+    of one stage are swept together (:func:`validation_sweeps`). Order within a stage is the given order."""
+    stage_of: dict[str, int] = {}
+    for name in names:
+        stage_of[name] = 1 + max((stage_of[part] for part in models.COMPONENTS.get(name, ()) if part in stage_of), default=-1)
+    return [[name for name in names if stage_of[name] == stage] for stage in range(max(stage_of.values(), default=-1) + 1)]
 
 
 @dataclass
@@ -90,7 +113,8 @@ class Judged:
 def tune_and_evaluate(lines: pd.DataFrame, catalogue: pd.DataFrame | None, params: Mapping[str, Any],
                       has_customer: bool = True, k: int = 10, progress: bool = True) -> Judged:
     """Tune every model of ``params['validation_grids']`` that the run evaluates by :func:`validation_sweep`,
-    one after the other in the grids' order (a combined model sees its parts' tuned settings), then evaluate
+    in stages (:func:`sweep_stages`: a combined model after its parts, and sees their tuned settings; the models
+    of a stage swept together, :func:`validation_sweeps`), then evaluate
     every model of ``params['models']`` on the test weeks with paired tests on NDCG@``k``.
 
     Models the data cannot pose (sequence models without customers of two or more baskets) and models whose
@@ -101,9 +125,11 @@ def tune_and_evaluate(lines: pd.DataFrame, catalogue: pd.DataFrame | None, param
     params["models"] = [m for m in params["models"] if m not in not_applicable]
     sweeps: dict[str, pd.DataFrame] = {}
     tuned_here: dict[str, Any] = {}
-    for name, grid in params["validation_grids"].items():
-        if name in params["models"] and models.available(name, params):
-            sweeps[name], best = validation_sweep(lines, catalogue, params, name, grid, progress=progress)
+    grids = {name: grid for name, grid in params["validation_grids"].items()
+             if name in params["models"] and models.available(name, params)}
+    for stage in sweep_stages(list(grids)):
+        for name, (sweeps[name], best) in validation_sweeps(lines, catalogue, params, {n: grids[n] for n in stage},
+                                                            progress=progress).items():
             params.update(best)
             tuned_here.update(best)
     missing = [m for m in params["models"] if not models.available(m, params)]

@@ -116,6 +116,9 @@ SPECIAL: dict[str, Callable[[Params], Recommender]] = {
     "als": make_als, "repeat_explore": make_repeat_explore, "sasrec_repeat": make_sasrec_repeat,
 }
 
+#: combined models -> the models they are built from (tuning sweeps the parts first: shared.tuning.sweep_stages)
+COMPONENTS: dict[str, tuple[str, ...]] = {"repeat_explore": ("repeat", "tifu_knn"), "sasrec_repeat": ("repeat", "sasrec")}
+
 MODELS = tuple(ARGUMENTS)
 #: models that need item text vectors (a model without them is reported as not evaluated, with the reason)
 NEEDS_TEXT = ("text_knn", "sasrec_text")

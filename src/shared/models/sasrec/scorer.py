@@ -5,7 +5,7 @@ import numpy as np
 import torch
 
 from ..base import Interactions, popularity_tiebreak
-from .network import CONTINUE, NEXT, SASRec, encode, split_baskets
+from .network import CONTINUE, NEXT, SASRec, encode_query
 
 
 def popularity_fallback(train: Interactions) -> np.ndarray:
@@ -29,13 +29,8 @@ class SequenceScorer:
         recency = np.zeros_like(tokens)
         flags = np.zeros(len(histories), np.int64)
         for i, (h, c, b) in enumerate(zip(histories, contexts, breaks)):
-            baskets = split_baskets(h, b)
-            if len(c):
-                baskets = baskets + [np.asarray(c, dtype=np.int64)]
-                flags[i] = CONTINUE
-            else:
-                flags[i] = NEXT
-            tokens[i], recency[i] = encode(baskets, length)
+            flags[i] = CONTINUE if len(c) else NEXT
+            tokens[i], recency[i] = encode_query(h, b, c, length)
         return tokens, recency, flags
 
     @torch.no_grad()

@@ -25,11 +25,14 @@ with array operations per customer, the repeat term's prefix counts are built an
 entries (:func:`.network.prefix_seen`) instead of a dense positions x candidates matrix, and deterministic
 mode skips filling fresh tensors with NaN (``torch.utils.deterministic.fill_uninitialized_memory``), which
 only matters to kernels that read memory they never wrote. The softmax loss (:func:`softmax_loss`, most of a
-step) runs over cache-sized blocks of positions and computes its gradients in the same pass, so the
-positions x candidates logits, their log-softmax and the gather's dense gradient are never held whole (the
-same loss value bit for bit, gradients to float rounding); attention runs through
-``scaled_dot_product_attention`` (in training the same dropout masks) and AdamW is fused. What is left on
-the CPU is mostly the three positions x candidates matrix products of the loss and dropout's random draws.
+step) runs over cache-sized blocks of positions in one reused buffer, takes the softmax in place and the log of
+the targets' probabilities only, and computes its gradients in the same pass, so the positions x candidates
+logits, their log-softmax and the gather's dense gradient are never held whole (the plain formulation's loss
+and gradients to float rounding). On the CPU, dropout masks come from a seeded NumPy bit generator
+(:class:`.network.DropoutMasks`, 8x faster than torch's Bernoulli draws) and attention is written out in
+training (its weights' dropout takes those masks); evaluation runs the fused
+``scaled_dot_product_attention``. AdamW is fused. What is left on the CPU is mostly the three positions x
+candidates matrix products and the softmax of the loss.
 """
 from __future__ import annotations
 
@@ -237,10 +240,12 @@ def softmax_loss(query: torch.Tensor, vectors: torch.Tensor, seen: Seen, bonus: 
         scores = query @ vectors.T, plus ``bonus`` at the entries ``seen`` (the repeat term, rows sorted);
         loss = -mean over positions p of mean over valid targets j of log_softmax(scores[p])[slots[p, j]]
 
-    with the same operations, row for row, as the plain autograd formulation (``logits`` -> ``log_softmax``
-    -> ``gather``: tests/test_sasrec.py keeps it), but in blocks of positions that stay in cache, and with the
+    as the plain autograd formulation (``logits`` -> ``log_softmax`` -> ``gather``: tests/test_sasrec.py keeps
+    it), but in blocks of positions that stay in cache, and with the
     gradients computed in the same pass (the loss is a scalar with no other use): the positions x candidates
-    matrix is never held whole, nor its log-softmax, nor the dense gradient of the gather."""
+    matrix is never held whole, nor its log-softmax, nor the dense gradient of the gather. One buffer of a block
+    serves every block; the softmax is taken in place and only the targets' probabilities are logged (the same
+    loss to float rounding; a target whose probability underflows counts as the smallest normal float)."""
     if block is None:
         block = LOGIT_BLOCK.get(query.device.type, LOGIT_BLOCK["cuda"])
     rows = max(1, block // max(1, len(vectors)))
@@ -260,21 +265,24 @@ class _SoftmaxLoss(torch.autograd.Function):
         grad_vectors = torch.zeros_like(vectors) if gradients else None
         grad_bonus = torch.empty_like(bonus) if gradients else None
         edges = torch.searchsorted(seen_rows, torch.arange(0, n + rows, rows, device=query.device).clamp(max=n)).tolist()
+        # one block buffer for the whole call (fresh multi-MB tensors per block cost page faults), softmax in place
+        buffer = torch.empty(min(rows, n), len(vectors), dtype=query.dtype, device=query.device)
+        tiny = torch.finfo(query.dtype).tiny
         for i, start in enumerate(range(0, n, rows)):
             end = min(n, start + rows)
             entries = slice(edges[i], edges[i + 1])
             local = (seen_rows[entries] - start, seen_columns[entries])
-            scores = torch.mm(query[start:end], vectors.T)
+            scores = torch.mm(query[start:end], vectors.T, out=buffer[: end - start])
             scores.index_put_(local, bonus[entries], accumulate=True)
-            logp = torch.log_softmax(scores, dim=-1)
-            del scores
-            picked = logp.gather(1, slots[start:end])
+            probability = torch._softmax(scores, -1, False, out=scores)
+            # log p of the targets only (a target whose p underflows counts as p = the smallest normal float)
+            picked = probability.gather(1, slots[start:end]).clamp_(min=tiny).log_()
             per_position[start:end] = (picked * valid[start:end]).sum(1) / counts[start:end]
             if not gradients:
                 continue
-            # log_softmax's backward, d = g - exp(logp) * sum(g), with g the gather's scattered weights
+            # log_softmax's backward, d = g - softmax * sum(g), with g the gather's scattered weights
             w = weight[start:end]
-            grad = logp.exp_().mul_(-w.sum(1, keepdim=True))
+            grad = probability.mul_(-w.sum(1, keepdim=True))
             grad.scatter_add_(1, slots[start:end], w)
             grad_bonus[entries] = grad[local]
             torch.mm(grad, vectors, out=grad_query[start:end])
@@ -346,7 +354,7 @@ def _fit(train: Interactions, settings: TrainSettings, validation: Mapping[str, 
     if not sequences:
         raise ValueError("no customer has two or more baskets in the fit period: nothing to train SASRec on")
     config = model_config(settings, train.n_items, text_dim=0 if text is None else text.shape[1])
-    model = SASRec(config, text).to(device)
+    model = SASRec(config, text).to(device).seed_dropout(settings.seed)
     # fused: one kernel for all parameters (CPU and CUDA) instead of a loop of small foreach steps
     optimiser = torch.optim.AdamW(model.parameters(), lr=settings.learning_rate, weight_decay=settings.weight_decay, fused=True)
     schedule = torch.optim.lr_scheduler.LambdaLR(optimiser, lambda step: min(1.0, (step + 1) / max(settings.warmup_steps, 1)))
