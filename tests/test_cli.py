@@ -84,13 +84,24 @@ def test_results_command_prints_the_run_folders_numbers_and_fills_the_readme(smo
     manifest = json.loads((smoke_run / "manifest.json").read_text())
     assert manifest["git_commit"][:12] in text and manifest["machine"]["cpu"] in text and "with 1 seed." in text
     board = pd.read_csv(smoke_run / "leaderboard.csv")
-    rows = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model")]
+    tables = [block.splitlines() for block in text.split("\n\n") if block.startswith("| model")]
+    assert len(tables) == 2  # NDCG@10, then fit and scoring times
+    rows = tables[0][2:]
     assert len(rows) == board["model"].nunique()
     for line in rows:
         model, completion, nxt = [c.strip() for c in line.strip("|").split("|")][:3]
         for task, cell in (("basket_completion", completion), ("next_basket", nxt)):
             value = board[(board["model"] == model) & (board["task"] == task) & (board["k"] == 10) & (board["metric"] == "ndcg")]["value"].iloc[0]
             assert cell.replace("*", "").startswith(f"{value:.3f}"), (model, task, cell)
+    timings = pd.read_csv(smoke_run / "data" / "eval_timings.csv")
+    assert len(tables[1][2:]) == timings["model"].nunique()
+    for line in tables[1][2:]:
+        model, fit, score = [c.strip() for c in line.strip("|").split("|")]
+        rows = timings[timings["model"] == model]
+        assert fit == f"{rows.groupby('seed')['fit_s'].first().mean():.1f} s"
+        assert score == f"{rows.groupby('seed')['score_s'].sum().mean():.1f} s"
+    total = sum(n["seconds"] for n in manifest["notebooks"])
+    assert f"the notebooks took {total:.0f} s (01 " in text if total < 100 else f"the notebooks took {total / 60:.1f} min (01 " in text
     readme = tmp_path / "README.md"
     readme.write_text(f"# before\n\n{results.START}\nold numbers\n{results.END}\n\nafter\n")
     assert run_main("results", str(smoke_run), "--readme", str(readme)).returncode == 0

@@ -3,10 +3,11 @@
 no run produced.
 
 What it prints, all read from the run folder (``manifest.json``, ``data/summary.json``, ``leaderboard.csv``,
-``leaderboard_seeds.csv``, ``significance.csv``): where the run came from (commit, profile, CPU, seeds), the
-data's size, NDCG@k of every model on both tasks with intervals, the verdicts between the models that matter
-(by :func:`.tables.judged`: a trained model's difference holds only when every seed agrees in sign), and how
-much the trained models vary between seeds (what moves between machines; everything else is exact).
+``leaderboard_seeds.csv``, ``significance.csv``, ``data/eval_timings.csv``): where the run came from (commit,
+profile, CPU, seeds), the data's size, NDCG@k of every model on both tasks with intervals, the verdicts between
+the models that matter (by :func:`.tables.judged`: a trained model's difference holds only when every seed
+agrees in sign), the time each notebook and each model's fit and scoring took, and how much the trained
+models vary between seeds (what moves between machines; everything else is exact).
 """
 from __future__ import annotations
 
@@ -100,6 +101,7 @@ def results_markdown(run_dir: str | Path, k: int = 10) -> str:
         out += [f"What varies between machines: only the trained neural models. Every other result is the same to the "
                 f"last digit on any machine (no training noise). Standard deviation of NDCG@{k} over the seeds of this run:",
                 ""] + spread + [""]
+    out += _timings(run_dir, manifest)
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -123,6 +125,34 @@ def _verdicts(tests: pd.DataFrame, k: int) -> list[str]:
             lines.append(f"- {model} vs {reference}, {task.replace('_', ' ')} ({why}): {t['diff']:+.4f} "
                          f"[{low:+.4f}, {high:+.4f}], {p_text(t['p_value'])}{by_seed}: **{words}**.")
     return lines
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 100 else f"{seconds / 60:.1f} min"
+
+
+def _timings(run_dir: Path, manifest: dict) -> list[str]:
+    """Wall-clock time of the run's notebooks (manifest) and of every model's fit and scoring on the test weeks
+    (``data/eval_timings.csv``: the mean over a trained model's seeds)."""
+    out = []
+    notebooks = [n for n in manifest.get("notebooks", []) if n.get("seconds") is not None]
+    if notebooks:
+        total = sum(float(n["seconds"]) for n in notebooks)
+        out += [f"Time on this machine: the notebooks took {_duration(total)} ("
+                + ", ".join(f"{n['name'].split('_')[0]} {_duration(float(n['seconds']))}" for n in notebooks) + ").", ""]
+    path = run_dir / "data" / "eval_timings.csv"
+    if path.exists():
+        timings = pd.read_csv(path)
+        if len(timings):
+            per_seed = timings.groupby(["model", "seed"], sort=False).agg(fit=("fit_s", "first"), score=("score_s", "sum"))
+            per_model = per_seed.groupby(level="model", sort=False).mean()
+            out += ["Fit and scoring time of every model on the test weeks (`data/eval_timings.csv`, one process each; "
+                    "the score column ranks both tasks' queries over the full catalogue; a trained model's fit reads its "
+                    "checkpoint, and its times are the mean over its seeds):", "",
+                    "| model | fit | score, both tasks |", "|---|---|---|"]
+            out += [f"| {model} | {row.fit:.1f} s | {row.score:.1f} s |" for model, row in per_model.iterrows()]
+            out.append("")
+    return out
 
 
 def _seed_spread(seeds: pd.DataFrame, k: int) -> list[str]:
