@@ -200,6 +200,55 @@ def test_repeat_explore_mixing_rule():
     assert model.score([h], none, breaks=[b])[0] == pytest.approx([1, 0.25 / 1.75, 1 / 1.75, 0.25, 0.5], abs=1e-5)
 
 
+def _dense_scale_rows(scores):
+    """The dense formula the repeat models' scores are defined by (their sparse code must match it exactly)."""
+    scores = np.where(np.isfinite(scores), scores, 0.0)
+    scores = np.maximum(scores, 0.0)
+    peak = scores.max(axis=1, keepdims=True)
+    return scores / np.where(peak > 0, peak, 1.0)
+
+
+def test_repeat_scores_equal_the_dense_formulas_exactly(synthetic_lines):
+    """repeat and repeat_explore build their scores from sparse entries in one array; the values equal the dense
+    formulas of their docstrings number for number (so rankings cannot move): repeat in [1, 2] on history
+    items, popularity elsewhere; repeat_explore = scaled repeat + weight * scaled explore + TIE * popularity,
+    explore on all items or only new ones, with the time-aware repeat model (kept sparse) and a dense one."""
+    from shared.models.base import counts_matrix
+    from shared.models.repeat_explore import TIE
+
+    lines, catalogue = synthetic_lines
+    train = evaluate.fit_interactions(lines, catalogue, "test", 1, 0)
+    queries = split.build_tasks(lines, train.item_ids, "test", 3)["next_basket"]
+    h, c, b = queries.histories, queries.contexts, queries.history_breaks
+    for cycle in (0.0, 0.5):
+        repeat = TimeAwareRepeat(decay=0.8, item_weight=0.5, cycle_weight=cycle).fit(train)
+        rep = repeat.repeat_scores(h, b).toarray()
+        seen = rep > 0
+        expected = np.where(seen, 1.0 + _dense_scale_rows(rep), 0.0) + repeat.popularity * np.where(seen, TIE, 1.0)
+        assert np.array_equal(repeat.score(h, c, b), expected)
+    explore = TIFUKNN(k=10, within_decay=0.9, group_decay=0.7, groups=2, alpha=0.5)
+
+    class DenseRepeat:  # a repeat model that is not TimeAwareRepeat: scores on every item, some negative
+        name, uses_basket_breaks = "dense", False
+
+        def fit(self, train):
+            return self
+
+        def score(self, histories, contexts):
+            return np.sin(np.arange(len(histories))[:, None] + np.arange(train.n_items)[None, :])
+
+    history_items = counts_matrix(h, train.n_items).toarray() > 0
+    for part in (TimeAwareRepeat(decay=0.8, item_weight=0.5), DenseRepeat()):
+        for scope in ("all", "new"):
+            model = RepeatExplore(part, explore, explore_weight=0.3, explore_scope=scope).fit(train)
+            raw = part.repeat_scores(h, b).toarray() if isinstance(part, TimeAwareRepeat) else part.score(h, c)
+            rep = _dense_scale_rows(np.where(history_items, raw, 0.0))
+            exp = _dense_scale_rows(explore.score(h, c, breaks=b))
+            if scope == "new":
+                exp = np.where(history_items, 0.0, exp)
+            assert np.array_equal(model.score(h, c, breaks=b), rep + 0.3 * exp + TIE * model.popularity), (part, scope)
+
+
 @pytest.fixture(scope="module")
 def synthetic_lines():
     """A small synthetic shop without dirty lines; customers re-buy their favourites (repeat_share)."""

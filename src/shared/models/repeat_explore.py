@@ -80,11 +80,35 @@ def _call(model: Recommender, histories, contexts, breaks) -> np.ndarray:
 
 
 def _scale_rows(scores: np.ndarray) -> np.ndarray:
-    """Non-finite and negative scores to 0, then each row divided by its maximum (rows of zeros stay 0)."""
-    scores = np.where(np.isfinite(scores), scores, 0.0)
-    scores = np.maximum(scores, 0.0)
-    peak = scores.max(axis=1, keepdims=True)
-    return scores / np.where(peak > 0, peak, 1.0)
+    """Non-finite and negative scores to 0, then each row divided by its maximum (rows of zeros stay 0): a new
+    float64 array, computed in place in it (one copy, not one per step)."""
+    out = np.array(scores, dtype=np.float64)
+    out[~np.isfinite(out)] = 0.0
+    np.maximum(out, 0.0, out=out)
+    peak = out.max(axis=1, keepdims=True) if out.shape[1] else np.zeros((len(out), 1))
+    out /= np.where(peak > 0, peak, 1.0)
+    return out
+
+
+def _scaled_entries(scores: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`_scale_rows` of a sparse score matrix, as its entries (row, column, scaled value): every stored
+    entry, the implicit zeros staying zero."""
+    scores = scores.tocsr(copy=True)
+    scores.sum_duplicates()
+    coo = scores.tocoo()
+    values = np.where(np.isfinite(coo.data), coo.data, 0.0)
+    values = np.maximum(values, 0.0)
+    peak = np.zeros(scores.shape[0])
+    np.maximum.at(peak, coo.row, values)
+    return coo.row, coo.col, values / np.where(peak > 0, peak, 1.0)[coo.row]
+
+
+def _masked(scores, keep: sparse.coo_matrix) -> np.ndarray:
+    """``scores`` (float64) where ``keep`` has an entry, 0 elsewhere."""
+    scores = np.asarray(scores, dtype=np.float64)
+    out = np.zeros_like(scores)
+    out[keep.row, keep.col] = scores[keep.row, keep.col]
+    return out
 
 
 class TimeAwareRepeat:
@@ -130,11 +154,13 @@ class TimeAwareRepeat:
     def score(self, histories, contexts, breaks=None) -> np.ndarray:
         if breaks is None:
             raise ValueError("repeat needs the basket boundaries of the histories (breaks)")
-        rep = self.repeat_scores(histories, breaks).toarray()
-        seen = rep > 0
-        scaled = _scale_rows(rep)
-        # repeat items in [1, 2], then the others by popularity in [0, 1)
-        return np.where(seen, 1.0 + scaled, 0.0) + self.popularity * np.where(seen, TIE, 1.0)
+        rows, items, scaled = _scaled_entries(self.repeat_scores(histories, breaks))
+        # repeat items in [1, 2], then the others by popularity in [0, 1): written as the popularity of every
+        # item, then the repeat items' entries (one dense pass, not a dense copy per step)
+        out = np.repeat(self.popularity[None, :], len(histories), axis=0)
+        seen = scaled > 0
+        out[rows[seen], items[seen]] = (1.0 + scaled[seen]) + self.popularity[items[seen]] * TIE
+        return out
 
 
 class RepeatExplore:
@@ -160,13 +186,19 @@ class RepeatExplore:
     def score(self, histories, contexts, breaks=None) -> np.ndarray:
         if breaks is None:
             raise ValueError("repeat_explore needs the basket boundaries of the histories (breaks)")
-        seen = counts_matrix(histories, self.n_items).toarray() > 0
-        if isinstance(self.repeat, TimeAwareRepeat):
-            rep = self.repeat.repeat_scores(histories, breaks).toarray()
+        history = counts_matrix(histories, self.n_items).tocoo()  # the items each customer bought before
+        if isinstance(self.repeat, TimeAwareRepeat):  # its scores live on history items only: kept sparse
+            rows, items, rep = _scaled_entries(self.repeat.repeat_scores(histories, breaks))
         else:
-            rep = _call(self.repeat, histories, contexts, breaks)
-        rep = _scale_rows(np.where(seen, rep, 0.0))
-        exp = _scale_rows(_call(self.explore, histories, contexts, breaks))
+            dense = _scale_rows(_masked(_call(self.repeat, histories, contexts, breaks), history))
+            rows, items = np.nonzero(dense)
+            rep = dense[rows, items]
+        # rep + weight * explore + TIE * popularity, element by element as the dense formula adds them, in the
+        # scaled explore scores' array
+        out = _scale_rows(_call(self.explore, histories, contexts, breaks))
         if self.explore_scope == "new":
-            exp = np.where(seen, 0.0, exp)
-        return rep + self.explore_weight * exp + TIE * self.popularity
+            out[history.row, history.col] = 0.0
+        out *= self.explore_weight
+        out[rows, items] = rep + out[rows, items]
+        out += TIE * self.popularity
+        return out
