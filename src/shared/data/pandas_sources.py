@@ -78,7 +78,9 @@ def load_completejourney() -> Dataset:
 
 
 def completejourney_catalogue(products: pd.DataFrame) -> pd.DataFrame:
-    """The catalogue from Complete Journey's products table: a readable name and the category levels."""
+    """The catalogue from Complete Journey's products table: a readable name, the category levels, and what
+    tells products of one type apart: brand (National or Private), manufacturer (an anonymous number) and
+    package size."""
     name = (
         products["product_type"].fillna(products["product_category"]).fillna(products["department"]).str.title()
         + products["package_size"].fillna("").map(lambda s: f" {s}" if s else "")
@@ -93,6 +95,9 @@ def completejourney_catalogue(products: pd.DataFrame) -> pd.DataFrame:
             "product_type": products["product_type"],
             "product_category": products["product_category"],
             "department": products["department"],
+            "brand": products["brand"],
+            "manufacturer": products["manufacturer_id"].astype("Int64").astype("string"),
+            "package_size": products["package_size"],
         }
     )
 
