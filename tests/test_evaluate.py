@@ -242,6 +242,7 @@ def test_sweeps_run_in_stages_parts_before_the_models_built_from_them(smoke_line
         ["item_knn", "repeat", "tifu_knn"], ["repeat_explore", "sasrec_repeat"]]
     assert tuning.sweep_stages(["repeat_explore", "item_knn"]) == [["repeat_explore", "item_knn"]]  # no part tuned
     assert tuning.sweep_stages(["tifu_knn", "repeat_explore", "repeat"]) == [["tifu_knn", "repeat"], ["repeat_explore"]]
+    assert tuning.sweep_stages(["repeat_explore", "repeat", "tifu_knn"]) == [["repeat", "tifu_knn"], ["repeat_explore"]]
     assert tuning.sweep_stages([]) == []
     lines, catalogue = smoke_lines
     grids = {"item_knn": {"knn_weighting": ["cosine", "lift"]}, "repeat": {"repeat_decay": [0.5, 0.9]},

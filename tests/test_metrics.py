@@ -176,3 +176,20 @@ def test_ab_sample_size_from_per_customer_values():
     assert plan["sd_a"] == pytest.approx(a.std(ddof=1)) and plan["sd_b"] == pytest.approx(np.nanstd(b, ddof=1))
     assert plan["per_arm"] == metrics.customers_per_arm(plan["delta"], plan["sd_a"], plan["sd_b"])
     assert 200 < plan["per_arm"] < 800  # (2.8)^2 * (0.09 + 0.0625) / 0.05^2 = 479 for the true values
+
+
+def test_bootstrap_means_are_the_per_sample_means_of_the_draws():
+    """Cached or drawn in chunks, the resampled means are NumPy's means of the drawn values, chunk by chunk of 50
+    samples, the draws those of default_rng(seed): the same numbers on every machine, cached or not."""
+    values = np.random.default_rng(1).random((2, 301))
+    rng = np.random.default_rng(9)
+    idx = np.concatenate([rng.integers(0, 301, size=(min(50, 120 - s), 301)) for s in range(0, 120, 50)])
+    expected = np.concatenate([values[:, idx[s : s + 50]].mean(axis=2) for s in range(0, 120, 50)], axis=1)
+    assert np.array_equal(metrics._resampled_means(values, 120, 9), expected)
+    assert np.array_equal(metrics._resampled_means(values, 120, 9), expected)  # from the cache
+    limit = metrics.CACHED_DRAWS
+    try:
+        metrics.CACHED_DRAWS = 10  # too many to keep: drawn chunk by chunk
+        assert np.array_equal(metrics._resampled_means(values, 120, 9), expected)
+    finally:
+        metrics.CACHED_DRAWS = limit

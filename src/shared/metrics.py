@@ -228,26 +228,34 @@ def seeded_paired_bootstrap(a: np.ndarray, b: np.ndarray, n_boot: int = 1000, se
     return test
 
 
-def _resampled_means(rows: np.ndarray, n_boot: int, seed: int) -> np.ndarray:
-    """Bootstrap means of each row of ``rows`` (same resampled indices for every row: paired). Every call with
-    the same number of queries, samples and seed draws the same resamples, so they are kept as counts
-    (:func:`_resample_counts`) and each call is one matrix product, not a gather of ``n_boot x n`` values."""
+def _resampled_means(rows: np.ndarray, n_boot: int, seed: int, chunk: int = 50) -> np.ndarray:
+    """Bootstrap means of each row of ``rows`` (same resampled indices for every row: paired): ``n`` draws with
+    replacement per sample from ``default_rng(seed)``, in chunks of ``chunk`` samples, each sample's mean
+    NumPy's own (the same numbers on every machine). Every call with the same number of queries, samples and
+    seed draws the same indices, so up to :data:`CACHED_DRAWS` of them are kept (:func:`_resample_indices`)."""
     n = rows.shape[1]
-    return (_resample_counts(n, n_boot, seed) @ rows.T).T / n
+    kept = _resample_indices(n, n_boot, seed, chunk) if n_boot * n <= CACHED_DRAWS else None
+    rng = np.random.default_rng(seed) if kept is None else None
+    out = np.empty((rows.shape[0], n_boot))
+    for start in range(0, n_boot, chunk):
+        stop = min(start + chunk, n_boot)
+        idx = kept[start:stop] if kept is not None else rng.integers(0, n, size=(stop - start, n))
+        out[:, start:stop] = rows[:, idx].mean(axis=2)
+    return out
+
+
+#: the most resampled indices (samples x queries) kept per (queries, samples, seed): 128 MB as int32
+CACHED_DRAWS = 2**25
 
 
 @functools.lru_cache(maxsize=4)
-def _resample_counts(n: int, n_boot: int, seed: int, chunk: int = 50) -> np.ndarray:
-    """(n_boot x n): how often each of ``n`` queries is drawn in each bootstrap sample (``n`` draws with
-    replacement, from ``default_rng(seed)`` in chunks of ``chunk`` samples); read-only, cached."""
+def _resample_indices(n: int, n_boot: int, seed: int, chunk: int) -> np.ndarray:
+    """(n_boot x n) resampled query indices, drawn as :func:`_resampled_means` draws them; read-only, cached."""
     rng = np.random.default_rng(seed)
-    counts = np.empty((n_boot, n))
-    for start in range(0, n_boot, chunk):
-        stop = min(start + chunk, n_boot)
-        idx = rng.integers(0, n, size=(stop - start, n)) + np.arange(stop - start)[:, None] * n
-        counts[start:stop] = np.bincount(idx.ravel(), minlength=(stop - start) * n).reshape(stop - start, n)
-    counts.flags.writeable = False
-    return counts
+    idx = np.concatenate([rng.integers(0, n, size=(min(chunk, n_boot - start), n)) for start in range(0, n_boot, chunk)])
+    idx = idx.astype(np.int32 if n < 2**31 else np.int64)
+    idx.flags.writeable = False
+    return idx
 
 
 def customers_per_arm(delta: float, sd_a: float, sd_b: float, alpha: float = 0.05, power: float = 0.8) -> float:

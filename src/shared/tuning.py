@@ -90,10 +90,13 @@ def sweep_stages(names: Sequence[str]) -> list[list[str]]:
     """The models to tune, in stages: a model joins the first stage after every stage that tunes one of its
     parts (:data:`shared.models.COMPONENTS`), so a combined model sees its parts' tuned settings and the models
     of one stage are swept together (:func:`validation_sweeps`). Order within a stage is the given order."""
-    stage_of: dict[str, int] = {}
-    for name in names:
-        stage_of[name] = 1 + max((stage_of[part] for part in models.COMPONENTS.get(name, ()) if part in stage_of), default=-1)
-    return [[name for name in names if stage_of[name] == stage] for stage in range(max(stage_of.values(), default=-1) + 1)]
+    listed = set(names)
+
+    def stage(name: str) -> int:  # parts listed after the model count too (the grids' order is the user's)
+        return 1 + max((stage(part) for part in models.COMPONENTS.get(name, ()) if part in listed), default=-1)
+
+    stage_of = {name: stage(name) for name in names}
+    return [[name for name in names if stage_of[name] == s] for s in range(max(stage_of.values(), default=-1) + 1)]
 
 
 @dataclass

@@ -113,7 +113,7 @@ def recommend(
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:
-    """Per row of ``scores`` (queries x items, float32; changed in place: non-finite values become -inf): the
+    """Per row of ``scores`` (queries x items, a writable float32 array, changed in place: non-finite values become -inf): the
     indices of the ``k`` highest finite scores, best first, equal scores in item order (also at the cut: of
     several items tied for the last place, the lowest indices are kept); -1 after a row's finite scores run
     out. ``torch.topk`` finds each row's k-th score (8x faster than a NumPy partition); the items above it, and

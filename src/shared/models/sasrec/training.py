@@ -245,7 +245,8 @@ def softmax_loss(query: torch.Tensor, vectors: torch.Tensor, seen: Seen, bonus: 
     gradients computed in the same pass (the loss is a scalar with no other use): the positions x candidates
     matrix is never held whole, nor its log-softmax, nor the dense gradient of the gather. One buffer of a block
     serves every block; the softmax is taken in place and only the targets' probabilities are logged (the same
-    loss to float rounding; a target whose probability underflows counts as the smallest normal float)."""
+    loss to float rounding; a target whose probability is below the smallest normal float, about 1e-38, counts
+    as that: its logged loss is capped at about 87 nats, its gradient is exact)."""
     if block is None:
         block = LOGIT_BLOCK.get(query.device.type, LOGIT_BLOCK["cuda"])
     rows = max(1, block // max(1, len(vectors)))
@@ -275,7 +276,7 @@ class _SoftmaxLoss(torch.autograd.Function):
             scores = torch.mm(query[start:end], vectors.T, out=buffer[: end - start])
             scores.index_put_(local, bonus[entries], accumulate=True)
             probability = torch._softmax(scores, -1, False, out=scores)
-            # log p of the targets only (a target whose p underflows counts as p = the smallest normal float)
+            # log p of the targets only (p below the smallest normal float counts as that: the logged loss is capped)
             picked = probability.gather(1, slots[start:end]).clamp_(min=tiny).log_()
             per_position[start:end] = (picked * valid[start:end]).sum(1) / counts[start:end]
             if not gradients:
