@@ -19,7 +19,7 @@ import pandas as pd
 
 from ..metrics import ab_sample_size
 from .run_folder import read_pairs, read_per_customer, read_substitutes, read_summary
-from .tables import AI_MODELS, INCUMBENT, cross_sell, model_name, versus
+from .tables import AI_MODELS, INCUMBENT, cross_sell, model_name, p_text, versus
 
 CSS = """
 body{font-family:-apple-system,Segoe UI,Helvetica,Arial,sans-serif;margin:0;color:#1d2733;background:#f6f7f9}
@@ -166,16 +166,12 @@ def _task_finding(run: _Run, task: str) -> tuple[str, str, str | None]:
     numbers = (f"NDCG@{run.k} {_num(values[best])} against {_num(base)} for the simple {_name(INCUMBENT)} list, "
                f"{relative}" + (f" ({_signed(duel['diff'])}, {_interval(duel['low'], duel['high'])})" if duel else ""))
     if duel and duel["verdict"] == "better":
-        text = head + f"show {_name(best)}: {numbers}. The gain is real (p {_p(duel['p'])})."
+        text = head + f"show {_name(best)}: {numbers}. The gain is real ({p_text(duel['p'])})."
     else:
         why = duel["verdict"] if duel else "no paired test in this run"
         text = (head + f"{_name(best)} scores highest, {numbers}, but the gain is not established ({_esc(why)}): "
                 f"keep {_name(INCUMBENT, small=False)} unless an online test shows otherwise.")
     return text, best, INCUMBENT
-
-
-def _p(p: float) -> str:
-    return "n/a" if not np.isfinite(p) else ("< 0.001" if p < 0.001 else f"= {p:.3f}")
 
 
 def _cross_sell_finding(pairs: pd.DataFrame | None) -> str | None:
