@@ -335,8 +335,14 @@ def paired_tests(evaluation: Evaluation, metric: str = "ndcg", k: int = 10, n_bo
                 vb = np.stack([f[metric].to_numpy(dtype=float) for f in frames_b])
                 test = metrics.seeded_paired_bootstrap(va, vb, n_boot, seed)
                 rows.append({"task": task, "metric": f"{metric}@{k}", "model_a": a, "model_b": b, **test})
+    return _bootstrap_tests(rows, n_boot)
+
+
+def _bootstrap_tests(rows: Sequence[Mapping[str, Any]], n_boot: int) -> pd.DataFrame:
+    """Paired bootstrap tests as a table that carries its p-value floor: a bootstrap of ``n_boot`` samples
+    resolves no finer than 1 / ``n_boot`` (``attrs["p_floor"]``, shown as "< 0.001" for 1,000)."""
     tests = pd.DataFrame(rows)
-    tests.attrs["p_floor"] = 1 / n_boot  # a bootstrap p-value resolves no finer (shown as "< 0.001")
+    tests.attrs["p_floor"] = 1 / n_boot
     return tests
 
 
@@ -466,6 +472,4 @@ def cold_items(lines: pd.DataFrame, catalogue: pd.DataFrame | None, params: Mapp
             if name != reference and reference in recall:
                 test = metrics.paired_bootstrap(recall[name], recall[reference], n_boot, seed)
                 tests.append({"task": task, "metric": f"recall@{k} (cold)", "model_a": name, "model_b": reference, **test})
-    tests_frame = pd.DataFrame(tests)
-    tests_frame.attrs["p_floor"] = 1 / n_boot  # a bootstrap p-value resolves no finer (shown as "< 0.001")
-    return pd.DataFrame(rows), tests_frame
+    return pd.DataFrame(rows), _bootstrap_tests(tests, n_boot)

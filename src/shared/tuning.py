@@ -55,13 +55,13 @@ def validation_sweeps(
              "bootstrap_samples": max(10, min(params["bootstrap_samples"], 200))}
     settings = {model: [dict(zip(grid, values)) for values in itertools.product(*grid.values())] for model, grid in grids.items()}
     labels = {model: [f"{model} {setting}" for setting in sets] for model, sets in settings.items()}
-    together = {label: (model, setting) for model, sets in settings.items() if not set(grids[model]) & DATA_PARAMETERS
+    by_data = {model for model, grid in grids.items() if set(grid) & DATA_PARAMETERS}  # settings change the queries
+    together = {label: (model, setting) for model, sets in settings.items() if model not in by_data
                 for label, setting in zip(labels[model], sets)}
     parts = [evaluate(lines, catalogue, quick, [], target="validation", progress=progress, variants=together)] if together else []
-    for model, sets in settings.items():  # a setting that changes the vocabulary or the queries: one evaluation each
-        if set(grids[model]) & DATA_PARAMETERS:
-            parts += [evaluate(lines, catalogue, {**quick, **setting}, [], target="validation", progress=progress,
-                               variants={label: (model, {})}) for label, setting in zip(labels[model], sets)]
+    for model in (m for m in settings if m in by_data):  # one evaluation per setting, in the grids' order
+        parts += [evaluate(lines, catalogue, {**quick, **setting}, [], target="validation", progress=progress,
+                           variants={label: (model, {})}) for label, setting in zip(labels[model], settings[model])]
     board = pd.concat([r.leaderboard for r in parts], ignore_index=True)
     timings = pd.concat([r.timings for r in parts], ignore_index=True)
     failures = {label: error for r in parts for label, error in r.failures.items()}

@@ -83,8 +83,12 @@ class Dropout(nn.Dropout):
 
     masks: DropoutMasks | None = None
 
+    def own_masks(self, x: torch.Tensor) -> bool:
+        """Whether dropping out ``x`` now takes :class:`DropoutMasks` (training, on the CPU, once seeded)."""
+        return bool(self.training and self.p and self.masks is not None and x.device.type == "cpu")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.training and self.p and self.masks is not None and x.device.type == "cpu":
+        if self.own_masks(x):
             return x * self.masks(x.shape, self.p)
         return super().forward(x)
 
@@ -102,8 +106,7 @@ class CausalSelfAttention(nn.Module):
     def forward(self, x: torch.Tensor, allowed: torch.Tensor, return_weights: bool = False):
         b, length, dim = x.shape
         q, k, v = self.qkv(x).view(b, length, 3, self.heads, dim // self.heads).permute(2, 0, 3, 1, 4)
-        own_masks = self.training and self.dropout.p and self.dropout.masks is not None and x.device.type == "cpu"
-        if not return_weights and not own_masks:  # fused kernel; in training its dropout draws the same masks in the same order
+        if not return_weights and not self.dropout.own_masks(x):  # fused kernel; in training its dropout draws the same masks in the same order
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed[:, None], dropout_p=self.dropout.p if self.training else 0.0)
             return self.out(y.transpose(1, 2).reshape(b, length, dim)), None
         scores = (q @ k.transpose(-2, -1)) / (dim // self.heads) ** 0.5
