@@ -1,4 +1,5 @@
 """The CLI end to end on the smoke profile: the run-folder contract (docs/architecture.md), reruns, and bad input."""
+import hashlib
 import json
 
 import pandas as pd
@@ -36,6 +37,13 @@ def test_output_contract(smoke_run):
     assert manifest["versions"]["pandas"] == pd.__version__
     assert [n["name"] for n in manifest["notebooks"]] == names
     assert all(n["status"] == "ok" and n["seconds"] > 0 and n["peak_mb"] > 0 for n in manifest["notebooks"])
+    # the pretrained encoder and its fine-tuned top (one per training seed), each with the sha256 of its weights file
+    base, *tuned = manifest["pretrained_models"]
+    assert base["model"] == "sentence-transformers/all-MiniLM-L6-v2" and len(base["weights_sha256"]) == 64
+    assert [t["model"].endswith("(seed 42)") for t in tuned] == [True]
+    for t in tuned:
+        assert t["base_weights_sha256"] == base["weights_sha256"]
+        assert hashlib.sha256((smoke_run / "data" / t["weights_file"]).read_bytes()).hexdigest() == t["weights_sha256"]
 
     ledger = pd.read_csv(smoke_run / "ledger.csv")
     assert list(ledger.columns) == ["step", "reason", "rows_in", "rows_dropped", "rows_out"]
@@ -85,7 +93,15 @@ def test_results_command_prints_the_run_folders_numbers_and_fills_the_readme(smo
     assert manifest["git_commit"][:12] in text and manifest["machine"]["cpu"] in text and "with 1 seed." in text
     board = pd.read_csv(smoke_run / "leaderboard.csv")
     tables = [block.splitlines() for block in text.split("\n\n") if block.startswith("| model")]
-    assert len(tables) == 2  # NDCG@10, then fit and scoring times
+    assert len(tables) == 3  # NDCG@10, the new products, then fit and scoring times
+    targeting = pd.read_csv(smoke_run / "new_product_targeting.csv")
+    assert len(tables[1][2:]) == len(targeting)
+    for line in tables[1][2:]:
+        model, recall, auc = [c.strip() for c in line.strip("|").split("|")][:3]
+        row = targeting[targeting["model"] == model].iloc[0]
+        assert recall.startswith(f"{row['recall@100']:.3f}") and auc.startswith(f"{row['auc']:.3f}")
+    assert "**New products.**" in text and "fine-tuned against frozen" in text
+    del tables[1]
     rows = tables[0][2:]
     assert len(rows) == board["model"].nunique()
     for line in rows:

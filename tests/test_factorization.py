@@ -224,3 +224,40 @@ def test_spark_fold_in_solves_each_users_normal_equations(shop):
     got = als_fold_in(rows, y, lam, alpha)
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
     assert not got[[3, 17]].any()
+
+
+@pytest.mark.parametrize("name", ["als", "bpr"])
+def test_implicit_fits_are_kept_and_read_back_number_for_number(shop, tmp_path, monkeypatch, name):
+    """ALS and BPR keep each fit under a key of (training matrix, settings) in ``mf_cache``: the same fit is read
+    back without touching implicit and scores every query exactly as the fitted model did, training curve
+    included; another setting fits again."""
+    gen, train = shop
+    params = small(mf_cache=str(tmp_path / "fits"))
+    first = build(name, params).fit(train)
+    histories = [np.array([0, 1, 2]), np.array([5]), np.array([], dtype=np.int64)]
+    contexts = [np.array([3]), np.array([], dtype=np.int64), np.array([], dtype=np.int64)]
+    expected = first.score(histories, contexts)
+
+    def no_library(self):
+        raise AssertionError("a kept fit must not refit")
+
+    monkeypatch.setattr(type(first), "_fit_factors", no_library)
+    again = build(name, params).fit(train)
+    assert not first.from_cache and again.from_cache and again.curve == first.curve
+    np.testing.assert_array_equal(again.score(histories, contexts), expected)
+    monkeypatch.undo()
+    other = build(name, small(mf_cache=str(tmp_path / "fits"), seed=7)).fit(train)
+    assert not other.from_cache and len(list((tmp_path / "fits").glob("*.npz"))) == 2
+
+
+def test_als_fold_in_is_implicits_recalculate_user(shop):
+    """ALS folds users in by solving the same normal equations as implicit's ``recalculate_user`` (its Cholesky
+    solver, float32), here in float64: the same vectors to float32 precision, empty rows zero."""
+    gen, train = shop
+    als = build("als", small()).fit(train)
+    rows = als._query_matrix([np.array([0, 1, 2, 2]), np.array([], dtype=np.int64), np.array([5, 9])],
+                             [np.array([3]), np.array([], dtype=np.int64), np.array([], dtype=np.int64)])
+    ours = als.user_vectors(rows)
+    theirs = np.asarray(als.model.recalculate_user(np.arange(3), als._training_matrix(rows)))
+    assert not ours[1].any()
+    np.testing.assert_allclose(ours, theirs, rtol=2e-3, atol=2e-4)

@@ -202,3 +202,25 @@ def test_accuracy_and_beyond_figure_places_every_model():
     by_label = dict(zip(labels, map(tuple, points)))
     assert by_label[report.model_name("sasrec")] == (expected["sasrec"], 0.9)  # sasrec's coverage in the fake board
     assert by_label[report.model_name("text_knn")][0] == expected["text_knn"]
+
+
+def test_new_products_finding_in_words():
+    """The scorer family that finds most buyers (fine-tuning seeds averaged) is named in words, with the category
+    baseline's share and the seed rule's verdict; data text is escaped; no table, no finding."""
+    from shared.report import index_page
+
+    table = pd.DataFrame({"model": ["heavy_buyers", "category_affinity", "text (tuned seed 1)", "text (tuned seed 2)"],
+                          "products": 40, "recall@100": [0.10, 0.08, 0.20, 0.16]})
+    tests = pd.DataFrame({"metric": "recall@100", "model_a": ["text (tuned seed 1)", "text (tuned seed 2)", "heavy_buyers"],
+                          "model_b": "category_affinity", "diff": [0.12, 0.08, 0.02], "p_value": [0.001, 0.01, 0.4],
+                          "direction": "targeting"})
+    text = index_page._new_products_finding((table, tests))
+    assert "the language model fine-tuned on our baskets" in text and "18% of a new product's buyers" in text
+    assert "against 8% for the customers who buy most in the product&#x27;s category (better)" in text
+    assert "(40 products launched or rarely sold" in text
+    disagree = tests.assign(diff=[0.12, -0.08, 0.02])
+    assert "(seeds disagree: no verdict)" in index_page._new_products_finding((table, disagree))
+    assert index_page._new_products_finding(None) is None
+    plain = table.assign(**{"recall@100": [0.30, 0.08, 0.20, 0.16]})  # the best is a model without seeds
+    said = index_page._new_products_finding((plain, tests))
+    assert "send them to the most frequent shoppers: 30%" in said and "(no difference we can detect)" in said

@@ -289,13 +289,13 @@ def test_smoke_run_on_the_cluster_survives_a_lost_worker_and_matches_pandas(clus
         assert len(apps) > apps_before and all(a.get("state") == "FINISHED" for a in apps), apps
         assert [a for a in apps if a["id"] == killed_in], killed_in
         assert list(cluster.dir.glob("work-1/app-*")) and list(cluster.dir.glob("work-2/app-*"))
-        # Spark's ALS fits are kept: notebook 03's sweep (4 settings) and final fit, written before notebook 04
-        # ran; notebook 05 reads the final one back instead of refitting (a rewrite would be newer than notebook
-        # 04's checkpoint) and adds at most the cold-items fit (on the smoke data its matrix is the final fit's)
-        kept = list((out / "data" / "spark_als").glob("*.npz"))
+        # the factorization fits are kept: notebook 03's sweep (4 Spark ALS settings), its final Spark ALS and
+        # BPR, written before notebook 04 ran; notebook 05 reads the final ones back instead of refitting (a
+        # rewrite would be newer than notebook 04's checkpoint), its new-product evaluation too
+        kept = list((out / "data" / "mf_fits").glob("*.npz"))
         notebook_04 = min(f.stat().st_mtime for f in (out / "data" / "sasrec").glob("test-seed*.pt"))
         before = [f for f in kept if f.stat().st_mtime < notebook_04]
-        assert len(before) == 5 and len(kept) - len(before) <= 1, kept
+        assert len(before) == 6 and len(kept) == len(before), kept
     finally:
         if proc.poll() is None:  # never a run left behind
             proc.kill()

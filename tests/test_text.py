@@ -57,13 +57,13 @@ def test_describe_items_is_readable_and_skips_labels():
 
 def test_description_counts_and_the_complete_journey_catalogue():
     """Distinct descriptions by the columns used, counted by hand; manufacturer reads "manufacturer N"; and the
-    Complete Journey catalogue carries brand, manufacturer and package size (brand in the default text)."""
+    Complete Journey catalogue carries brand, manufacturer and package size (all three in the default text)."""
     from shared.data.pandas_sources import completejourney_catalogue
 
     catalogue = CATALOGUE.assign(package_size=["12 OZ", "12 OZ", None, "2 LTR", None], manufacturer=["69", "69", "2", "69", None])
     counts = text.description_counts(catalogue, ["1", "2", "3", "4", "5"])
     assert counts["distinct descriptions"].tolist() == [4, 5, 5, 5]  # 1 = 2 by category; the brand splits them
-    assert counts["text from"].tolist()[1] == "+ brand (what the run encodes)" and set(counts["items"]) == {5}
+    assert counts["text from"].tolist()[1] == "+ brand" and set(counts["items"]) == {5}
     assert text.describe_items(catalogue, ["3"], columns=text.TEXT_COLUMNS).tolist() == [
         "pizza/premium; frozen pizza; grocery; national brand; manufacturer 2"]
     products = pd.DataFrame({"product_id": [7, 8], "manufacturer_id": [69, None], "department": ["GROCERY", "PASTRY"],
@@ -72,7 +72,10 @@ def test_description_counts_and_the_complete_journey_catalogue():
     cj = completejourney_catalogue(products)
     assert cj["brand"].tolist() == ["National", "Private"] and cj["package_size"].tolist()[0] == "12 OZ"
     assert cj["manufacturer"].tolist()[0] == "69" and pd.isna(cj["manufacturer"].tolist()[1])
-    assert text.describe_items(cj, ["7", "8"]).tolist() == ["soft drinks; grocery; national brand", "bread; pastry; private label"]
+    # the run's text has every column: brand, package size and manufacturer too
+    assert text.describe_items(cj, ["7", "8"]).tolist() == ["soft drinks; grocery; national brand; 12 oz; manufacturer 69",
+                                                            "bread; pastry; private label"]
+    assert text.DEFAULT_COLUMNS == text.TEXT_COLUMNS
 
 
 def test_describe_items_at_a_category_level():

@@ -68,8 +68,8 @@ PARAMETERS: dict[str, Spec] = {
     "spark_executor_wait_s": Spec(int, "engine=spark, standalone master (spark://): seconds a session waits for its first executor "
                                   "before it stops with an error", minimum=1),
     "spark_shuffle_partitions": Spec(int, "engine=spark: partitions after a shuffle (about 2-4 per core of the cluster)", minimum=1),
-    "spark_als_cache": Spec(str, "engine=spark: folder where Spark's ALS fits are kept and reused (notebooks 03 and 05 use the "
-                            "run folder's data/spark_als)", nullable=True),
+    "mf_cache": Spec(str, "folder where ALS and BPR fits (implicit or Spark) are kept and reused: notebook 05 reads back "
+                     "notebook 03's (the run folder's data/mf_fits)", nullable=True),
     # --- cleaning ----------------------------------------------------------------------------
     "max_basket_size": Spec(int, "baskets with more distinct items than this are outliers", minimum=1),
     "min_item_count": Spec(int, "items bought in fewer baskets than this are dropped", minimum=1),
@@ -134,7 +134,11 @@ PARAMETERS: dict[str, Spec] = {
     "sasrec_sweep_epochs": Spec(int, "notebook 04: epochs per sweep setting", minimum=1),
     "sasrec_checkpoint": Spec(str, "SASRec weights to load instead of training (notebook 05 gets notebook 04's)", nullable=True),
     "sasrec_text": Spec(bool, "SASRec: add a learned projection of the items' pretrained text vectors to their ID embeddings"),
-    "text_embeddings": Spec(str, "item text vectors (parquet) for text_knn and sasrec_text (notebooks 04-05 get notebook 03's)", nullable=True),
+    "text_embeddings": Spec(str, "item text vectors (parquet) for text_knn and sasrec_text (notebooks 04-05 get notebook 03's fine-tuned ones)", nullable=True),
+    "text_tune_steps": Spec(int, "notebook 03: AdamW steps fine-tuning the text encoder on co-purchase pairs (per seed; 0: frozen only)", minimum=0),
+    "text_tune_batch_pairs": Spec(int, "notebook 03: co-purchase pairs per fine-tuning step (in-batch negatives)", minimum=2),
+    "text_tune_learning_rate": Spec(float, "notebook 03: fine-tuning learning rate", minimum=1e-8),
+    "text_tune_layers": Spec(int, "notebook 03: top Transformer layers of the encoder that are fine-tuned (the others stay frozen)", minimum=1, maximum=6),
     # --- next-basket models (notebook 05) -------------------------------------------------------
     "tifu_k": Spec(int, "TIFU-KNN: nearest customers", minimum=1),
     "tifu_within_decay": Spec(float, "TIFU-KNN: decay of baskets within a group (r_b)", minimum=1e-6, maximum=1.0),
@@ -162,6 +166,8 @@ PARAMETERS: dict[str, Spec] = {
     "max_queries": Spec(int, "evaluate at most this many queries per task (0 = all)", minimum=0),
     "knn_weighting": Spec(str, "item_knn similarity", choices=("cosine", "lift")),
     "knn_neighbours": Spec(int, "item_knn: neighbours kept per item", minimum=1),
+    "cold_max_baskets": Spec(int, "new products: evaluated when in fewer fit-period baskets than this (0 baskets: a launch)", minimum=1),
+    "new_product_min_buyers": Spec(int, "new products: evaluated when bought by at least this many customers in the test weeks", minimum=1),
 }
 
 #: What the runner injects into every notebook's ``parameters`` cell; the rest comes from ``params.json``.

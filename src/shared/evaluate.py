@@ -335,10 +335,10 @@ def paired_tests(evaluation: Evaluation, metric: str = "ndcg", k: int = 10, n_bo
                 vb = np.stack([f[metric].to_numpy(dtype=float) for f in frames_b])
                 test = metrics.seeded_paired_bootstrap(va, vb, n_boot, seed)
                 rows.append({"task": task, "metric": f"{metric}@{k}", "model_a": a, "model_b": b, **test})
-    return _bootstrap_tests(rows, n_boot)
+    return bootstrap_tests(rows, n_boot)
 
 
-def _bootstrap_tests(rows: Sequence[Mapping[str, Any]], n_boot: int) -> pd.DataFrame:
+def bootstrap_tests(rows: Sequence[Mapping[str, Any]], n_boot: int) -> pd.DataFrame:
     """Paired bootstrap tests as a table that carries its p-value floor: a bootstrap of ``n_boot`` samples
     resolves no finer than 1 / ``n_boot`` (``attrs["p_floor"]``, shown as "< 0.001" for 1,000)."""
     tests = pd.DataFrame(rows)
@@ -365,8 +365,8 @@ def by_history_length(evaluation: Evaluation, metric: str = "ndcg", k: int = 10,
 
 def popularity_buckets(train: Interactions, hot_share: float = 0.5, warm_share: float = 0.4,
                        n_items: int | None = None) -> np.ndarray:
-    """0 = cold, 1 = warm, 2 = hot per item: hot items make the first ``hot_share`` of training lines, warm
-    the next ``warm_share``, cold the rest (including items never bought in training, and the ``n_items`` -
+    """0 = tail, 1 = torso, 2 = head per item: head items make the first ``hot_share`` of training lines, the
+    torso the next ``warm_share``, the tail the rest (including items never bought in training, and the ``n_items`` -
     catalogue-size items outside the vocabulary that targets may name)."""
     counts = np.zeros(max(n_items or 0, train.n_items))
     counts[: train.n_items] = train.item_basket_counts
@@ -381,7 +381,7 @@ def popularity_buckets(train: Interactions, hot_share: float = 0.5, warm_share: 
 
 def recall_by_popularity(evaluation: Evaluation, k: int = 10) -> pd.DataFrame:
     """Share of target items found in the top k, by the target item's popularity bucket (micro-average)."""
-    names = ("cold", "warm", "hot")
+    names = ("tail", "torso", "head")
     bucket = popularity_buckets(evaluation.train, n_items=max(len(q.item_ids) for q in evaluation.tasks.values()))
     rows = []
     for (model, task), recs in evaluation.recommendations.items():
@@ -430,46 +430,3 @@ def unreachable_targets(evaluation: Evaluation, k: int = 10) -> pd.DataFrame:
                      f"recall@{k}_ceiling": float(best["recall"].mean()), f"ndcg@{k}_ceiling": float(best["ndcg"].mean()),
                      "context_items_dropped": queries.dropped_context_items})
     return pd.DataFrame(rows)
-
-
-def cold_items(lines: pd.DataFrame, catalogue: pd.DataFrame | None, params: Mapping[str, Any], model_names: Sequence[str],
-               reference: str = "category_popularity", max_baskets: int = 5, k: int = 20, progress: bool = True,
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Which models find cold products: test targets bought in fewer than ``max_baskets`` fit-period baskets.
-
-    Such items are outside the main vocabulary (``min_item_count``), so here every model ranks the full
-    catalogue of items bought at least once in the fit period (the vocabulary with ``min_item_count`` 1,
-    still decided by the fit period alone); recall@k is taken over each query's cold targets, on the queries
-    that have one. Items never bought before the test weeks ("new products") cannot be ranked by any model
-    that needs a purchase: their share is reported. Returns (per model and task: queries, targets, recall
-    with a 95% interval; paired bootstrap tests of every model against ``reference``).
-    """
-    n_boot, seed = params["bootstrap_samples"], params["seed"]
-    train = fit_interactions(lines, catalogue, "test", 1, 0)
-    tasks = build_tasks(lines, train.item_ids, "test", seed)
-    counts = train.item_basket_counts
-    fitted = {name: models.build(name, {**params, "min_item_count": 1, "kcore": 0}).fit(train)
-              for name in tqdm(model_names, desc="cold items: fitting", disable=not progress)}
-    rows, tests = [], []
-    for task, queries in tasks.items():
-        n = queries.n_items
-        known = [t[t < n] for t in queries.targets]
-        cold = [t[counts[t] < max_baskets] for t in known]
-        new = sum(int((t >= n).sum()) for t in queries.targets)
-        keep = np.flatnonzero([len(c) > 0 for c in cold])
-        if not len(keep):
-            continue
-        sub = queries.subset(keep)
-        targets = [cold[i] for i in keep]
-        recall = {}
-        for name, model in fitted.items():
-            recs = recommend(model, sub.histories, sub.contexts, k, breaks=sub.history_breaks)
-            recall[name] = metrics.ranking(recs, targets, k)["recall"]
-            mean, low, high = metrics.bootstrap_ci(recall[name], n_boot, seed)
-            rows.append({"task": task, "model": name, "queries": len(keep), "cold_targets": int(sum(len(t) for t in targets)),
-                         "new_product_targets": new, f"recall@{k}": mean, "ci_low": low, "ci_high": high})
-        for name in fitted:
-            if name != reference and reference in recall:
-                test = metrics.paired_bootstrap(recall[name], recall[reference], n_boot, seed)
-                tests.append({"task": task, "metric": f"recall@{k} (cold)", "model_a": name, "model_b": reference, **test})
-    return pd.DataFrame(rows), _bootstrap_tests(tests, n_boot)

@@ -26,6 +26,7 @@ import json
 import os
 import re
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
@@ -44,13 +45,12 @@ WEIGHTS_FILE = "model.safetensors"
 #: Columns that describe an item, most specific first (the order of the description).
 TEXT_COLUMNS = ("item_name", "name", "product_type", "product_category", "department", "brand", "package_size",
                 "manufacturer")
-#: What a description uses by default: all but ``package_size`` and ``manufacturer``, which multiply Complete
-#: Journey's distinct descriptions fivefold and more (:func:`description_counts` counts them; five times the
-#: encoding time) for words ("12 oz", "manufacturer 69") that a frozen encoder cannot relate to how people
-#: shop. Pass ``columns=TEXT_COLUMNS`` to include them.
-DEFAULT_COLUMNS = tuple(c for c in TEXT_COLUMNS if c not in ("package_size", "manufacturer"))
+#: What a description uses by default: every column. Package size and manufacturer tell products of one type
+#: apart (Complete Journey's 68k products share 3,428 descriptions without them, 26,178 with them, counted by
+#: :func:`description_counts`); the fine-tuned encoder (:mod:`shared.text_tuning`) learns what they mean to shoppers.
+DEFAULT_COLUMNS = TEXT_COLUMNS
 #: Bumped whenever the description recipe changes, so that older caches are not reused.
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 BRAND_WORDS = {"national": "national brand", "private": "private label"}
 #: Abbreviations of Complete Journey's category columns, spelt out so that the encoder's word pieces see words
 #: ("frzn breakfast foods" -> "frozen breakfast foods"). Applied word by word to the category columns only.
@@ -163,13 +163,14 @@ def describe_items(catalogue: pd.DataFrame | None, item_ids: Iterable[Any], colu
 
 
 def description_counts(catalogue: pd.DataFrame | None, item_ids: Iterable[Any]) -> pd.DataFrame:
-    """How many distinct descriptions ``item_ids`` get from the category columns alone, then adding brand (the
-    default, :data:`DEFAULT_COLUMNS`), package size and manufacturer, among the columns the catalogue has: what
-    a description can tell apart, and what each step costs the encoder (it encodes each distinct string once)."""
+    """How many distinct descriptions ``item_ids`` get from the category columns alone, then adding brand,
+    package size and manufacturer (the last row is what the run encodes, :data:`DEFAULT_COLUMNS`), among the
+    columns the catalogue has: what a description can tell apart, and what each step costs the encoder (it
+    encodes each distinct string once)."""
     ids = list(item_ids)
     steps = [("name and category columns", ["item_name", "name", *CATEGORY_COLUMNS]),
-             ("+ brand (what the run encodes)", list(DEFAULT_COLUMNS)),
-             ("+ package size", [*DEFAULT_COLUMNS, "package_size"]),
+             ("+ brand", ["item_name", "name", *CATEGORY_COLUMNS, "brand"]),
+             ("+ package size", ["item_name", "name", *CATEGORY_COLUMNS, "brand", "package_size"]),
              ("+ manufacturer", list(TEXT_COLUMNS))]
     rows, previous = [], None
     for label, columns in steps:
@@ -218,11 +219,15 @@ def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
     return digest.hexdigest()
 
 
+def file_sha256(path: Path | str) -> str:
+    """sha256 of a file, streamed, computed once per process while the file is unchanged."""
+    stat = Path(path).stat()
+    return _file_sha256(str(path), stat.st_size, stat.st_mtime_ns)
+
+
 def weights_sha256(path: Path | None = None) -> str:
-    """sha256 of the packaged ``model.safetensors``, streamed and computed once per process."""
-    weights = (path or model_path()) / WEIGHTS_FILE
-    stat = weights.stat()
-    return _file_sha256(str(weights), stat.st_size, stat.st_mtime_ns)
+    """sha256 of the packaged ``model.safetensors``."""
+    return file_sha256((path or model_path()) / WEIGHTS_FILE)
 
 
 def default_threads() -> int:
@@ -277,38 +282,94 @@ class TextEncoder:
         return {"model": self.model_name, "package": f"{MODEL_PACKAGE}=={self.package_version}",
                 "weights_sha256": self.weights_sha256, "dimension": self.dimension}
 
-    def embed(self, texts: Sequence[str] | pd.Series, batch_size: int = 128, progress: bool = True,
-              chunk: int = 2048) -> np.ndarray:
-        """float32 (len(texts) x 384), one L2-normalised row per text (zero rows for empty strings).
-
-        Only the distinct non-empty strings are encoded, longest first in chunks of ``chunk`` (so that the
-        batches are padded little), with a tqdm bar over the strings."""
+    def encode_states(self, texts: Sequence[str], layers: int = 0, batch_size: int = 64,
+                      progress: bool = True) -> "EncoderStates":
+        """One pass of the encoder over ``texts`` (distinct, non-empty strings), shortest texts batched together:
+        the sentence vectors (mean pooling, L2-normalised: ``SentenceTransformer.encode``'s numbers, tested) and,
+        with ``layers`` > 0, every token's hidden state below the top ``layers`` Transformer layers (what
+        :mod:`shared.text_tuning` fine-tunes from)."""
         import torch
         from tqdm.auto import tqdm
 
+        bert = self.model[0].auto_model
+        n_layers = len(bert.encoder.layer)
+        if not 0 <= layers <= n_layers:
+            raise ValueError(f"parameter 'text_tune_layers': must be between 1 and {n_layers}, got {layers}")
+        texts = [str(t) for t in texts]
+        if any(not t.strip() for t in texts):
+            raise ValueError("encode_states: empty text (an item without text gets a zero vector, not an encoding)")
+        started = time.perf_counter()
+        tokenizer = self.model.tokenizer
+        max_length = int(getattr(self.model, "max_seq_length", None) or 256)
+        lengths = np.array([len(ids) for ids in tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]],
+                           dtype=np.int64) if texts else np.zeros(0, dtype=np.int64)
+        offsets = np.zeros(len(texts) + 1, dtype=np.int64)
+        np.cumsum(lengths, out=offsets[1:])
+        dim = int(bert.config.hidden_size)
+        states = torch.empty((int(offsets[-1]) if layers else 0, dim), dtype=torch.float32)
+        vectors = np.zeros((len(texts), dim), dtype=np.float32)
+        order = np.argsort(lengths, kind="stable")
+        previous = torch.get_num_threads()
+        torch.set_num_threads(self.threads)
+        bert.eval()
+        try:
+            with torch.inference_mode(), tqdm(total=len(texts), desc="encoding item texts", unit="text",
+                                              disable=not progress) as bar:
+                for start in range(0, len(texts), batch_size):
+                    part = order[start : start + batch_size]
+                    batch = tokenizer([texts[i] for i in part], padding=True, truncation=True, max_length=max_length,
+                                      return_tensors="pt")
+                    out = bert(**batch, output_hidden_states=bool(layers))
+                    vectors[part] = mean_pool(out.last_hidden_state, batch["attention_mask"]).numpy()
+                    if layers:
+                        below = out.hidden_states[n_layers - layers]
+                        for row, i in enumerate(part):
+                            states[offsets[i] : offsets[i + 1]] = below[row, : lengths[i]]
+                    bar.update(len(part))
+        finally:
+            torch.set_num_threads(previous)
+        self.calls += 1
+        self.texts_embedded += len(texts)
+        return EncoderStates(texts, vectors, states, offsets, layers, time.perf_counter() - started)
+
+    def embed(self, texts: Sequence[str] | pd.Series, progress: bool = True) -> np.ndarray:
+        """float32 (len(texts) x 384), one L2-normalised row per text (zero rows for empty strings); only the
+        distinct non-empty strings are encoded (:meth:`encode_states`), with a tqdm bar over them."""
         values = pd.Series(list(texts), dtype="object").fillna("").astype("str").str.strip()
         codes, uniques = pd.factorize(values, sort=False)
         uniques = np.asarray(uniques, dtype=object)
         out_unique = np.zeros((len(uniques), self.dimension), dtype=np.float32)
         todo = np.flatnonzero(np.fromiter((len(u) > 0 for u in uniques), dtype=bool, count=len(uniques)))
-        todo = todo[np.argsort(-np.fromiter((len(uniques[i]) for i in todo), dtype=np.int64, count=len(todo)), kind="stable")]
-        previous = torch.get_num_threads()
-        torch.set_num_threads(self.threads)
-        try:
-            with tqdm(total=len(todo), desc="embedding item texts", unit="text", disable=not progress) as bar:
-                for start in range(0, len(todo), chunk):
-                    part = todo[start : start + chunk]
-                    vectors = self.model.encode(
-                        uniques[part].tolist(), batch_size=batch_size, show_progress_bar=False,
-                        convert_to_numpy=True, normalize_embeddings=True,
-                    )
-                    out_unique[part] = np.asarray(vectors, dtype=np.float32)
-                    bar.update(len(part))
-        finally:
-            torch.set_num_threads(previous)
-        self.calls += 1
-        self.texts_embedded += len(todo)
+        if len(todo):
+            out_unique[todo] = self.encode_states(uniques[todo].tolist(), progress=progress).vectors
         return out_unique[codes] if len(codes) else np.zeros((0, self.dimension), dtype=np.float32)
+
+
+@dataclass
+class EncoderStates:
+    """One pass of the encoder over ``texts``: sentence vectors and, with ``layers`` > 0, the hidden states
+    entering the top ``layers`` layers, every text's tokens one after the other."""
+
+    texts: list[str]
+    vectors: np.ndarray         # float32, len(texts) x dim, unit rows
+    states: Any                 # torch float32, (total tokens) x dim (empty when layers is 0)
+    offsets: np.ndarray         # int64, len(texts) + 1: text i's tokens are states[offsets[i]:offsets[i+1]]
+    layers: int
+    seconds: float
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+
+def mean_pool(hidden, mask):
+    """Sentence vectors from token states (batch x tokens x dim) and the padding mask: the mean over real tokens,
+    L2-normalised (all-MiniLM-L6-v2's pooling and normalisation)."""
+    import torch
+
+    weights = mask.unsqueeze(-1).float()
+    pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1e-9)
+    return torch.nn.functional.normalize(pooled, p=2, dim=1)
 
 
 def _quiet_transformers():
@@ -349,7 +410,6 @@ def item_embeddings(
     progress: bool = True,
     encoder: TextEncoder | None = None,
     columns: Sequence[str] | None = None,
-    batch_size: int = 128,
 ) -> tuple[np.ndarray, dict[str, Any]]:
     """Text embeddings of ``item_ids`` (rows in that order, float32, unit norm or zero without text), and
     an info dict: model, package, weights_sha256, items, unique_texts, empty_texts, seconds, cache_hit, path.
@@ -379,7 +439,7 @@ def item_embeddings(
             info.update(seconds=round(time.perf_counter() - started, 3), cache_hit=True, path=str(target))
             return vectors.astype(np.float32, copy=False), info
     encoder = encoder or load_encoder()
-    vectors = encoder.embed(descriptions.tolist(), batch_size=batch_size, progress=progress)
+    vectors = encoder.embed(descriptions.tolist(), progress=progress)
     info.update(seconds=round(time.perf_counter() - started, 3), cache_hit=False, path=str(target) if target else None)
     if target is not None:
         write_atomically(target, lambda partial: np.save(partial, vectors))

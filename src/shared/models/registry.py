@@ -33,7 +33,8 @@ def rules_arguments(p: Params) -> dict[str, Any]:
 
 
 def mf_arguments(p: Params) -> dict[str, Any]:
-    return dict(weighting=p["mf_weighting"], min_item_count=p["mf_min_item_count"], seed=p["seed"], use_gpu=p["mf_use_gpu"])
+    return dict(weighting=p["mf_weighting"], min_item_count=p["mf_min_item_count"], seed=p["seed"], use_gpu=p["mf_use_gpu"],
+                cache=p["mf_cache"])
 
 
 def als_arguments(p: Params) -> dict[str, Any]:
@@ -89,7 +90,7 @@ def make_sasrec_repeat(p: Params) -> RepeatExplore:
 def make_als(p: Params) -> ALS:
     """ALS of the run's engine: implicit's under ``engine: pandas``, Spark's under ``engine: spark``."""
     if p["engine"] == "spark":
-        return SparkALS(spark=SparkSettings.from_params(p), cache=p["spark_als_cache"], **als_arguments(p))
+        return SparkALS(spark=SparkSettings.from_params(p), **als_arguments(p))
     return ALS(**als_arguments(p))
 
 

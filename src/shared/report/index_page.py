@@ -18,7 +18,8 @@ import numpy as np
 import pandas as pd
 
 from ..metrics import ab_sample_size
-from .run_folder import read_pairs, read_per_customer, read_substitutes, read_summary
+from .. import new_products
+from .run_folder import read_new_products, read_pairs, read_per_customer, read_substitutes, read_summary
 from .tables import AI_MODELS, INCUMBENT, cross_sell, model_name, p_text, versus
 
 CSS = """
@@ -198,6 +199,46 @@ def _substitutes_finding(substitutes: pd.DataFrame | None, n: int = 3) -> str | 
             f"other, so one may be enough on the shelf): {items}.")
 
 
+#: The new-product scorers in a merchandiser's words.
+NEW_PRODUCT_WORDS = {
+    "heavy_buyers": "the most frequent shoppers",
+    "category_affinity": "the customers who buy most in the product's category",
+    "type_brand_affinity": "the customers who buy most of its product type and brand",
+    "text (frozen)": "the language model reading the product's description",
+    "text (tuned)": "the language model fine-tuned on our baskets, reading the description",
+    "text_to_factors (frozen)": "the description mapped onto shopping patterns",
+    "text_to_factors (tuned)": "the description, read by the fine-tuned language model, mapped onto shopping patterns",
+}
+
+
+def _new_products_finding(found: tuple[pd.DataFrame, pd.DataFrame] | None, metric: str = "recall@100") -> str | None:
+    """Who to send a new product to: the scorer family (fine-tuning seeds averaged) that finds the most of a new
+    product's buyers among the 100 customers it picks, against the category baseline, in words."""
+    if found is None or found[0].empty or metric not in found[0]:
+        return None
+    table, tests = found
+    family = table["model"].str.replace(r" \(tuned seed \d+\)$", " (tuned)", regex=True)
+    means = table.groupby(family, sort=False)[metric].mean()
+    best = str(means.idxmax())
+    reference = new_products.REFERENCE
+    if best == reference or reference not in means:
+        judgement = ""
+    else:
+        tuned = best.endswith(" (tuned)")
+        seeds = sorted(int(m.rsplit(" ", 1)[1].rstrip(")")) for m in table["model"]
+                       if tuned and m.startswith(best.replace(" (tuned)", " (tuned seed ")))
+        template = best.replace("(tuned)", "(tuned seed {seed})") if tuned else best
+        said = new_products.seed_verdicts(tests[tests["direction"] == "targeting"] if "direction" in tests else tests,
+                                          seeds or [0], metric, reference, model=template)
+        judgement = f" ({_esc(said['verdict'])})"
+    share = f"{means[best]:.0%}"
+    n = int(table["products"].max())
+    return (f"<b>New products</b> ({n:,} product{'s' if n != 1 else ''} launched or rarely sold before the test weeks, "
+            f"which no list above can show): send them to {_esc(NEW_PRODUCT_WORDS.get(best, best))}: "
+            f"{share} of a new product's buyers are among the 100 customers it picks, against "
+            f"{means.get(reference, float('nan')):.0%} for {_esc(NEW_PRODUCT_WORDS[reference])}{judgement}.")
+
+
 def _ai_findings(run: _Run) -> list[str]:
     """Per AI model: where it beat the best list without AI and where it did not (verdicts by
     :func:`.tables.judged`), grouped by verdict; for the text-fused Transformer also what the text added."""
@@ -332,12 +373,14 @@ def _beyond_accuracy(run: _Run, run_dir: Path | None = None) -> str:
 
 
 def _findings(run: _Run, pairs: pd.DataFrame | None, plans: list[dict[str, Any]], texts: list[str],
-              substitutes: pd.DataFrame | None = None) -> str:
+              substitutes: pd.DataFrame | None = None, new_product_finding: str | None = None) -> str:
     findings = list(texts)
     for finding in (_cross_sell_finding(pairs), _substitutes_finding(substitutes)):
         if finding:
             findings.append(finding)
     findings += _ai_findings(run)
+    if new_product_finding:
+        findings.append(new_product_finding)
     if plans:
         findings.append("<b>An online A/B test</b> of the recommended list against today's: "
                         + "; ".join(_ab_sentence(p) for p in plans)
@@ -383,7 +426,8 @@ def write_index(run_dir: str | Path, manifest: dict[str, Any], notebooks: Iterab
             texts.append(text)
             choices[task] = (new, reference)
         plans = _ab_plans(run, read_per_customer(run_dir), choices, params.get("test_weeks"))
-        top += [_findings(run, read_pairs(run_dir), plans, texts, read_substitutes(run_dir)), _chart(run_dir, k), _ab_section(plans, k),
+        top += [_findings(run, read_pairs(run_dir), plans, texts, read_substitutes(run_dir),
+                          _new_products_finding(read_new_products(run_dir))), _chart(run_dir, k), _ab_section(plans, k),
                 _beyond_accuracy(run, run_dir)]
     else:
         top.append('<section id="key-findings"><h2>Key findings</h2><p>This run has no leaderboard: no model was '

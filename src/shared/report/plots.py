@@ -191,7 +191,7 @@ def metric_by_history(table: pd.DataFrame, metric: str = "ndcg", k: int = 10) ->
 def recall_by_popularity(table: pd.DataFrame, k: int = 10) -> plt.Figure:
     tasks = list(dict.fromkeys(table["task"]))
     fig, axes = plt.subplots(1, len(tasks), figsize=(5.5 * len(tasks), 3.6), squeeze=False)
-    buckets = ["cold", "warm", "hot"]
+    buckets = ["tail", "torso", "head"]
     for ax, task in zip(axes[0], tasks):
         sub = table[table["task"] == task]
         models = list(dict.fromkeys(sub["model"]))
@@ -203,6 +203,31 @@ def recall_by_popularity(table: pd.DataFrame, k: int = 10) -> plt.Figure:
         ax.set_xticks(range(3), [f"{b}\n({int(t):,} targets)" for b, t in zip(buckets, targets)])
         ax.set(title=f"{task}: recall@{k} by target item popularity", ylabel=f"share of targets in top {k}")
     axes[0][-1].legend(fontsize=8)
+    return fig
+
+
+def new_products(targeting: pd.DataFrame, launches: pd.DataFrame) -> plt.Figure:
+    """New products, both directions: each model's recall (targeting: @100 of a product's buyers; launches: @20
+    of a customer's launched products) with its 95% interval, best on top; text models in orange."""
+    panels = [(t, m, title) for t, m, title in ((targeting, "recall@100", "targeting: recall@100 of each new product's buyers"),
+                                               (launches, "recall@20", "launches: recall@20 of each customer's launched products"))
+              if len(t) and m in t]
+    fig, axes = plt.subplots(1, max(len(panels), 1), figsize=(6.4 * max(len(panels), 1), 0.42 * max((len(t) for t, _, _ in panels), default=1) + 1.6),
+                             squeeze=False)
+    if not panels:
+        axes[0][0].text(0.5, 0.5, "no new product to evaluate", ha="center", transform=axes[0][0].transAxes)
+        return fig
+    for ax, (table, metric, title) in zip(axes[0], panels):
+        rows = table.sort_values([metric, "model"], ascending=[True, False], kind="stable")
+        y = np.arange(len(rows))
+        colours = [PALETTE[1] if str(m).startswith("text") else PALETTE[0] for m in rows["model"]]
+        ax.barh(y, rows[metric], color=colours, alpha=0.85)
+        err = np.vstack([rows[metric] - rows[f"{metric} low"], rows[f"{metric} high"] - rows[metric]])
+        ax.errorbar(rows[metric], y, xerr=np.nan_to_num(err), fmt="none", ecolor="black", capsize=3, lw=1)
+        for yi, value in zip(y, rows[metric]):
+            ax.text(value, yi, f"  {value:.3f}", va="center", fontsize=8)
+        ax.set_yticks(y, rows["model"], fontsize=8)
+        ax.set(title=title, xlabel=f"{metric}, 95% interval (best on top)")
     return fig
 
 

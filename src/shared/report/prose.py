@@ -1,8 +1,11 @@
 """Plain-words text for merchandisers, written from the leaderboard and the paired tests."""
 from __future__ import annotations
 
+from typing import Any, Mapping, Sequence
+
 import pandas as pd
 
+from .. import new_products
 from .tables import cross_sell, judged, md_text, named, p_text, pct, verdict, versus
 
 def new_items_verdict(board: pd.DataFrame, tests: pd.DataFrame, model: str = "sasrec", k: int = 10) -> str:
@@ -58,32 +61,36 @@ def pretrained_verdict(board: pd.DataFrame, tests: pd.DataFrame, fused: str = "s
     return "\n".join(lines)
 
 
-def cold_items_verdict(table: pd.DataFrame, tests: pd.DataFrame, reference: str = "category_popularity",
-                       alpha: float = 0.05) -> str:
-    """In words, per task: which model finds the most cold products, and whether it beats ``reference``
-    (paired bootstrap on the same queries) — or that it does not."""
-    if table.empty:
-        return "*No test target is a cold product: nothing to judge.*"
-    metric = next(c for c in table.columns if c.startswith("recall@"))
-    lines = []
-    for task, rows in table.groupby("task", sort=False):
-        best = rows.loc[rows[metric].idxmax()]
-        ref = rows[rows["model"] == reference]
-        head = (f"- *{task.replace('_', ' ')}* ({int(best['queries']):,} queries with a cold target, "
-                f"{int(best['new_product_targets']):,} targets never bought before): best **{best['model']}**, "
-                f"{metric} {best[metric]:.3f} [{best['ci_low']:.3f}, {best['ci_high']:.3f}]")
-        if best["model"] == reference or ref.empty:
-            lines.append(head + ".")
+def new_products_verdict(found: Mapping[str, Any], tune_seeds: Sequence[int], alpha: float = 0.05) -> str:
+    """In words, from :func:`shared.new_products.evaluate_new_products`' tables: the best model of each direction
+    against the category baseline, and whether fine-tuning beat the frozen encoder (a verdict only where every
+    fine-tuning seed agrees, :func:`shared.new_products.seed_verdicts`)."""
+    lines = ["**New products.**", ""]
+    for direction, metric, label in (("targeting", "recall@100", "Finding the buyers of a new product"),
+                                     ("launches", "recall@20", "Recommending launched products")):
+        table, tests = found.get(direction), found.get(f"{direction}_tests")
+        if table is None or table.empty:
+            lines.append(f"- {label}: nothing to evaluate (no such product, or no customer bought one).")
             continue
-        duel = tests[(tests["task"] == task) & (tests["model_a"] == best["model"]) & (tests["model_b"] == reference)]
-        if duel.empty:
-            lines.append(head + ".")
-            continue
-        t = duel.iloc[0]
-        sure = verdict(t["p_value"], alpha)
-        lines.append(head + f", against {reference} {ref.iloc[0][metric]:.3f} (difference {t['diff']:+.3f}, "
-                     f"{p_text(t['p_value'])}: {sure}).")
-    return "**Cold products.**\n\n" + "\n".join(lines)
+        best = table.loc[table[metric].idxmax()]
+        interval = f" [{best[f'{metric} low']:.3f}, {best[f'{metric} high']:.3f}]" if pd.notna(best[f"{metric} low"]) else ""
+        text = f"- {label}: best **{best['model']}**, {metric} {best[metric]:.3f}{interval}"
+        duel = tests[(tests["metric"] == metric) & (tests["model_a"] == best["model"]) & (tests["model_b"] == new_products.REFERENCE)] if len(tests) else tests
+        ref = table[table["model"] == new_products.REFERENCE]
+        if len(duel) and len(ref):
+            t = duel.iloc[0]
+            judgement = f"{p_text(t['p_value'])}: {verdict(t['p_value'], alpha)}" if pd.notna(t["p_value"]) else p_text(t["p_value"])
+            text += f", against {new_products.REFERENCE} {ref.iloc[0][metric]:.3f} (difference {t['diff']:+.3f}, {judgement})"
+        lines.append(text + ".")
+        for frozen in ("text (frozen)", "text_to_factors (frozen)"):
+            model = frozen.replace("(frozen)", "(tuned seed {seed})")
+            said = new_products.seed_verdicts(tests, tune_seeds, metric, frozen, alpha, model=model)
+            if said["verdict"] == "not tested":
+                continue
+            per_seed = ", ".join(f"{r['diff']:+.3f} ({p_text(r['p_value'])})" for r in said["seeds"])
+            lines.append(f"  - fine-tuned against frozen, {model.split(' (')[0]}: **{said['verdict']}** "
+                         f"({len(said['seeds'])} seed{'s' if len(said['seeds']) != 1 else ''}: {per_seed}).")
+    return "\n".join(lines)
 
 
 def stakeholder_summary(board: pd.DataFrame, tests: pd.DataFrame, pairs: pd.DataFrame,

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .prose import new_products_verdict
 from .run_folder import read_json
 from .tables import judged, p_text
 
@@ -101,8 +102,41 @@ def results_markdown(run_dir: str | Path, k: int = 10) -> str:
         out += [f"What varies between machines: only the trained neural models. Every other result is the same to the "
                 f"last digit on any machine (no training noise). Standard deviation of NDCG@{k} over the seeds of this run:",
                 ""] + spread + [""]
+    out += _new_products(run_dir)
     out += _timings(run_dir, manifest)
     return "\n".join(out).rstrip() + "\n"
+
+
+def _new_products(run_dir: Path) -> list[str]:
+    """The new-product evaluation (notebook 05's ``new_product_*.csv``): each model's targeting recall@100 and AUC
+    and launch recall@20 with intervals, and the verdicts in words."""
+    if not (run_dir / "new_product_targeting.csv").exists():
+        return []
+    targeting = _read(run_dir, "new_product_targeting.csv")
+    launches = _read(run_dir, "new_product_launches.csv") if (run_dir / "new_product_launches.csv").exists() else pd.DataFrame()
+    tests = _read(run_dir, "new_product_tests.csv") if (run_dir / "new_product_tests.csv").exists() else pd.DataFrame()
+    if targeting.empty:
+        return ["New products: none bought by enough customers in the test weeks to evaluate.", ""]
+    out = [f"New products (outside every model's vocabulary): targeting {int(targeting['products'].max()):,} products "
+           "(every customer with a history ranked for each), and recommending launched products to "
+           f"{int(launches['customers'].max()) if len(launches) else 0:,} customers who bought one; mean [95% interval]:", "",
+           "| model | targeting recall@100 | targeting AUC | launches recall@20 |", "|---|---|---|---|"]
+    by_model = launches.set_index("model") if len(launches) else pd.DataFrame()
+    for _, row in targeting.sort_values("recall@100", ascending=False).iterrows():
+        cells = [_cell(row["recall@100"], row["recall@100 low"], row["recall@100 high"]),
+                 _cell(row["auc"], row["auc low"], row["auc high"])]
+        if len(by_model) and row["model"] in by_model.index:
+            launch = by_model.loc[row["model"]]
+            cells.append(_cell(launch["recall@20"], launch["recall@20 low"], launch["recall@20 high"]))
+        else:
+            cells.append("not applicable" if row["model"] == "heavy_buyers" else "")
+        out.append(f"| {row['model']} | " + " | ".join(cells) + " |")
+    seeds = sorted({int(m.rsplit(" ", 1)[1].rstrip(")")) for m in targeting["model"] if "(tuned seed " in m})
+    found = {"targeting": targeting, "launches": launches}
+    for direction in ("targeting", "launches"):
+        found[f"{direction}_tests"] = tests[tests["direction"] == direction] if len(tests) else tests
+    out += ["", new_products_verdict(found, seeds), ""]
+    return out
 
 
 def _verdicts(tests: pd.DataFrame, k: int) -> list[str]:

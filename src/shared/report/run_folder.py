@@ -123,18 +123,27 @@ def text_vectors_path(run_dir: str | Path) -> Path:
     return Path(run_dir) / "data" / "item_text_vectors.parquet"
 
 
-def spark_als_path(run_dir: str | Path) -> Path:
-    """Spark's ALS fits of a run (``spark_als_cache``): notebook 05 reads back the fit notebook 03 made."""
-    return Path(run_dir) / "data" / "spark_als"
+def mf_fits_path(run_dir: str | Path) -> Path:
+    """The ALS and BPR fits of a run (``mf_cache``): notebook 05 reads back the fits notebook 03 made."""
+    return Path(run_dir) / "data" / "mf_fits"
 
 
-def notebook_artefacts(run_dir: str | Path) -> dict[str, Any]:
+def tuned_text_vectors_path(run_dir: str | Path, seed: int) -> Path:
+    """Item text vectors of the encoder fine-tuned with training seed ``seed`` (notebook 03)."""
+    return Path(run_dir) / "data" / f"item_text_vectors_tuned_seed{int(seed)}.parquet"
+
+
+def notebook_artefacts(run_dir: str | Path, seed: int | None = None) -> dict[str, Any]:
     """Parameters that point notebooks at what earlier ones wrote: SASRec checkpoints (04), item text vectors
-    (03), and the folder of Spark's ALS fits (03 writes it, 05 reads it)."""
-    found: dict[str, Any] = {"spark_als_cache": str(spark_als_path(run_dir))}
+    (03: the fine-tuned encoder's of training seed ``seed`` where there are, else the frozen ones), and the
+    folder of ALS and BPR fits (03 writes it, 05 reads it)."""
+    found: dict[str, Any] = {"mf_cache": str(mf_fits_path(run_dir))}
     if checkpoint_path(run_dir).is_dir():
         found["sasrec_checkpoint"] = str(checkpoint_path(run_dir))
-    if text_vectors_path(run_dir).exists():
+    tuned = tuned_text_vectors_path(run_dir, seed) if seed is not None else None
+    if tuned is not None and tuned.exists():  # the text models read the fine-tuned encoder's vectors
+        found["text_embeddings"] = str(tuned)
+    elif text_vectors_path(run_dir).exists():
         found["text_embeddings"] = str(text_vectors_path(run_dir))
     return found
 
@@ -145,7 +154,11 @@ def pretrained_models(run_dir: str | Path) -> list[dict[str, Any]]:
     if not path.exists():
         return []
     info = read_json(path)
-    return [{k: info.get(k) for k in ("model", "package", "weights_sha256", "unique_texts", "seconds", "cache_hit")}]
+    base = {k: info.get(k) for k in ("model", "package", "weights_sha256", "unique_texts", "seconds", "cache_hit")}
+    tuned = [{"model": f"{info.get('model')} fine-tuned on the baskets (seed {t['seed']})", "base_weights_sha256": info.get("weights_sha256"),
+              **{k: t.get(k) for k in ("weights_file", "weights_sha256", "steps", "first_loss", "last_loss", "seconds", "cache_hit")}}
+             for t in info.get("tuned", [])]
+    return [base, *tuned]
 
 
 def tuned_path(run_dir: str | Path) -> Path:
@@ -250,6 +263,14 @@ def read_substitutes(run_dir: str | Path) -> pd.DataFrame | None:
     path = Path(run_dir) / "substitutes.csv"
     return pd.read_csv(path, dtype={"item_a": str, "item_b": str, "name_a": str, "name_b": str}, keep_default_na=False) \
         if path.exists() else None
+
+
+def read_new_products(run_dir: str | Path) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+    """Notebook 05's new-product targeting table and its paired tests (None when the run has none)."""
+    table, tests = Path(run_dir) / "new_product_targeting.csv", Path(run_dir) / "new_product_tests.csv"
+    if not table.exists() or not tests.exists():
+        return None
+    return pd.read_csv(table), pd.read_csv(tests)
 
 
 def read_pairs(run_dir: str | Path) -> pd.DataFrame | None:

@@ -7,9 +7,7 @@ made of the weighted training matrix and every setting, so notebook 05's ALS, fi
 the settings notebook 03 chose, is read back instead of fitted again (docs/architecture.md, "Spark")."""
 from __future__ import annotations
 
-import hashlib
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -17,10 +15,9 @@ import pyarrow as pa
 from scipy import sparse
 from threadpoolctl import threadpool_limits
 
-from ...files import write_atomically
 from ...spark_session import SparkSettings, blas_backends, session
 from ..base import Interactions
-from .implicit_mf import ALS
+from .implicit_mf import ALS, fold_in
 
 
 class SparkALS(ALS):
@@ -33,43 +30,39 @@ class SparkALS(ALS):
     average customer is then the same. Queries are folded in with Spark's own normal equations
     (:func:`als_fold_in`), exactly as a training customer. Spark reports no per-iteration loss."""
 
-    def __init__(self, spark: SparkSettings, cache: str | None = None, **kwargs: Any):
+    def __init__(self, spark: SparkSettings, **kwargs: Any):
         kwargs["use_gpu"] = False
         kwargs["confidence"] = "hkv"
-        super().__init__(**kwargs)
-        self.spark, self.cache = spark, cache
-        self.from_cache = False
+        super().__init__(**kwargs)  # ``cache``: as for implicit's fits, the folder fits are kept in
+        self.spark = spark
 
-    def fit(self, train: Interactions) -> "SparkALS":
-        weights = self._prepare(train)
+    def _prepare(self, train: Interactions) -> sparse.csr_matrix:
+        weights = super()._prepare(train)
         rated = max(int(np.count_nonzero(np.diff(weights.indptr))), 1)
         self.spark_regularization = self.regularization / max(weights.nnz / rated, 1.0)
-        self.curve = []
-        settings = {"factors": self.factors, "regularization": self.spark_regularization, "alpha": self.alpha,
-                    "iterations": self.iterations, "seed": self.seed}
-        path = Path(self.cache) / f"{fit_key(weights, settings)}.npz" if self.cache else None
-        self.from_cache = path is not None and path.exists()
-        if self.from_cache:
-            with np.load(path) as kept:
-                self.item_factors, self.blas = kept["item_factors"], json.loads(str(kept["blas"]))
-            return self
-        self.item_factors = als_item_factors(weights, spark=self.spark, **settings)
+        return weights
+
+    def _training_matrix(self, weights: sparse.csr_matrix) -> sparse.csr_matrix:
+        return weights  # Spark builds the confidences (1 + alpha x weight) itself
+
+    def settings(self) -> dict[str, Any]:
+        return {"factors": self.factors, "regularization": self.spark_regularization, "alpha": self.alpha,
+                "iterations": self.iterations, "seed": self.seed}
+
+    def _fit_factors(self, user_items: sparse.csr_matrix) -> None:
+        self.item_factors = als_item_factors(user_items, spark=self.spark, **self.settings())
         self.blas = blas_backends(session(self.spark))  # which BLAS Spark's normal equations ran on
-        if path is not None:
-            write_atomically(path, lambda partial: np.savez(partial, item_factors=self.item_factors, blas=json.dumps(self.blas)))
-        return self
+
+    def _kept(self) -> dict[str, Any]:
+        return {"blas": json.dumps(self.blas)}
+
+    def _restore(self, kept) -> None:
+        self.model = None
+        self.blas = json.loads(str(kept["blas"]))
 
     def user_vectors(self, rows: sparse.csr_matrix) -> np.ndarray:
         with threadpool_limits(1, "blas"):  # many small products: OpenBLAS's threads only contend (README, "Scaling out")
             return als_fold_in(rows, self.item_factors, self.spark_regularization, self.alpha)
-
-
-def fit_key(weights: sparse.csr_matrix, settings: dict[str, Any]) -> str:
-    """The name a fit is kept under: a hash of the weighted matrix (shape, structure, values) and the settings."""
-    digest = hashlib.sha256(json.dumps({"shape": list(weights.shape), **settings}, sort_keys=True).encode())
-    for array in (weights.indptr, weights.indices, weights.data):
-        digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()[:32]
 
 
 def als_item_factors(user_items, factors: int, regularization: float, alpha: float, iterations: int, seed: int,
@@ -101,22 +94,11 @@ def als_item_factors(user_items, factors: int, regularization: float, alpha: flo
 def als_fold_in(rows, item_factors: np.ndarray, regularization: float, alpha: float) -> np.ndarray:
     """User vectors that solve Spark's implicit ALS normal equations with the item factors fixed:
     (Y'Y + sum_i alpha r_i y_i y_i' + lambda n_u I) x = sum_i (1 + alpha r_i) y_i over the user's rated items
-    (Spark scales lambda by the user's number of ratings n_u). One small solve per user: call it with BLAS
-    limited to one thread (as :class:`SparkALS` does)."""
-    rows = rows.tocsr()
-    y = item_factors.astype(np.float64)
-    gram = y.T @ y
-    eye = np.eye(y.shape[1])
-    out = np.zeros((rows.shape[0], y.shape[1]), dtype=np.float32)
-    for u in range(rows.shape[0]):
-        start, end = rows.indptr[u], rows.indptr[u + 1]
-        if start == end:
-            continue
-        items, c = rows.indices[start:end], alpha * rows.data[start:end].astype(np.float64)
-        yi = y[items]
-        a = gram + (yi * c[:, None]).T @ yi + regularization * (end - start) * eye
-        out[u] = np.linalg.solve(a, yi.T @ (1.0 + c))
-    return out
+    (Spark scales lambda by the user's number of ratings n_u): :func:`.implicit_mf.fold_in` with confidence
+    1 + alpha r. Call it with BLAS limited to one thread (as :class:`SparkALS` does)."""
+    confidence = rows.tocsr(copy=True).astype(np.float64)
+    confidence.data = 1.0 + alpha * confidence.data
+    return fold_in(confidence, item_factors, regularization, per_rating=True)
 
 
 def als_objective(weights, users: np.ndarray, items: np.ndarray, regularization: float, alpha: float) -> float:
