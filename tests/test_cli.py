@@ -93,15 +93,11 @@ def test_results_command_prints_the_run_folders_numbers_and_fills_the_readme(smo
     assert manifest["git_commit"][:12] in text and manifest["machine"]["cpu"] in text and "with 1 seed." in text
     board = pd.read_csv(smoke_run / "leaderboard.csv")
     tables = [block.splitlines() for block in text.split("\n\n") if block.startswith("| model")]
-    assert len(tables) == 3  # NDCG@10, the new products, then fit and scoring times
-    targeting = pd.read_csv(smoke_run / "new_product_targeting.csv")
-    assert len(tables[1][2:]) == len(targeting)
-    for line in tables[1][2:]:
-        model, recall, auc = [c.strip() for c in line.strip("|").split("|")][:3]
-        row = targeting[targeting["model"] == model].iloc[0]
-        assert recall.startswith(f"{row['recall@100']:.3f}") and auc.startswith(f"{row['auc']:.3f}")
-    assert "**New products.**" in text and "fine-tuned against frozen" in text
-    del tables[1]
+    # the smoke shop sells every product often: no new product to evaluate, and the results say so
+    # (tests/test_new_products.py prints the table of a run folder that has them)
+    assert pd.read_csv(smoke_run / "new_product_targeting.csv").empty
+    assert "New products: none bought by enough customers in the test weeks to evaluate." in text
+    assert len(tables) == 2  # NDCG@10, then fit and scoring times
     rows = tables[0][2:]
     assert len(rows) == board["model"].nunique()
     for line in rows:

@@ -139,3 +139,35 @@ def test_evaluate_new_products_tables_and_the_seed_rule():
     split = tests.assign(diff=[0.02, -0.03, 0.01])
     assert new_products.seed_verdicts(split, [1, 2, 3], "auc", "text (frozen)")["verdict"].startswith("seeds disagree")
     assert new_products.seed_verdicts(tests.assign(diff=-tests["diff"]), [1, 2, 3], "auc", "text (frozen)")["verdict"] == "worse"
+
+
+def test_results_print_the_new_product_tables_and_verdicts(tmp_path):
+    """``python -m shared results``' new-product block: every model's targeting recall@100 and AUC and launch
+    recall@20 with intervals, from the run folder's files, and the verdicts in words with the seed rule."""
+    from shared.report import results
+
+    lines, catalogue = _shop()
+    data = new_products.new_product_sets(lines, catalogue, {**PARAMS, "new_product_min_buyers": 1})
+    vectors = {i: v for i, v in zip(["m1", "m2", "p1", "p2", "n_milk", "slow", "n_pizza", "never"], np.eye(8))}
+    found = new_products.evaluate_new_products(data, {"frozen": vectors, "tuned seed 1": vectors}, None, 50, 0,
+                                               extra_tests=[("text (tuned seed 1)", "text (frozen)")])
+    found["targeting"].to_csv(tmp_path / "new_product_targeting.csv", index=False)
+    found["launches"].to_csv(tmp_path / "new_product_launches.csv", index=False)
+    pd.concat([found["targeting_tests"].assign(direction="targeting"), found["launches_tests"].assign(direction="launches")],
+              ignore_index=True).to_csv(tmp_path / "new_product_tests.csv", index=False)
+    text = "\n".join(results._new_products(tmp_path))
+    table = [line for line in text.splitlines() if line.startswith("| ") and not line.startswith("| model")]
+    assert len(table) == len(found["targeting"])
+    for line in table:
+        model, recall, auc, launch = [c.strip() for c in line.strip("|").split("|")]
+        row = found["targeting"].set_index("model").loc[model]
+        assert recall.startswith(f"{row['recall@100']:.3f}") and auc.startswith(f"{row['auc']:.3f}")
+        assert launch == "not applicable" if model == "heavy_buyers" else launch.startswith(
+            f"{found['launches'].set_index('model').loc[model, 'recall@20']:.3f}")
+    assert "**New products.**" in text and "fine-tuned against frozen, text: **too few to judge**" in text
+
+    empty = new_products.evaluate_new_products(new_products.new_product_sets(lines, catalogue, {**PARAMS, "new_product_min_buyers": 9}),
+                                               {}, None, 50, 0)
+    assert empty["targeting"].empty and "recall@100 low" in empty["targeting"] and "p_value" in empty["targeting_tests"]
+    empty["targeting"].to_csv(tmp_path / "new_product_targeting.csv", index=False)
+    assert results._new_products(tmp_path) == ["New products: none bought by enough customers in the test weeks to evaluate.", ""]

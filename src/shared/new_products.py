@@ -48,6 +48,7 @@ SCORERS = ("heavy_buyers", "category_affinity", "type_brand_affinity", "text", "
 REFERENCE = "category_affinity"
 TARGETING_K = (50, 100)
 LAUNCH_K = (10, 20)
+TEST_COLUMNS = ["metric", "model_a", "model_b", "diff", "ci_low", "ci_high", "p_value", "n"]
 
 
 @dataclass
@@ -62,6 +63,7 @@ class NewProductData:
     launch_customers: np.ndarray        # customer rows that bought a launch in the target weeks
     launch_targets: list[np.ndarray]    # per such customer: positions in launch_ids they bought
     catalogue: pd.DataFrame | None
+    target: str = "test"
 
     @property
     def activity(self) -> np.ndarray:
@@ -81,14 +83,14 @@ def new_product_sets(lines: pd.DataFrame, catalogue: pd.DataFrame | None, params
     later = later[rows >= 0].assign(row=rows[rows >= 0])
     cold_max = int(params["cold_max_baskets"])
     counts = fit_baskets.reindex(later["item"]).fillna(0).to_numpy()
-    new = later[counts < cold_max]
+    # new: rarely sold before, and outside the vocabulary (whatever cold_max_baskets and min_item_count say)
+    new = later[(counts < cold_max) & ~later["item"].isin(pd.Index(train.item_ids).astype("str"))]
     buyers = new.groupby("item")["row"].unique()
     buyers = buyers[buyers.map(len) >= int(params["new_product_min_buyers"])]
     product_ids = np.asarray(sorted(buyers.index), dtype=object)
-    if catalogue is not None:
-        known = catalogue["item_id"].astype("str")
-    else:
-        known = pd.Series(lines["item_id"].astype("str").unique())
+    # the launch pool is the catalogue's products without a fit-period basket; without a catalogue there is no
+    # list known before the products sell (the lines' items would be the products sold later): no launch pool
+    known = catalogue["item_id"].astype("str") if catalogue is not None else pd.Series([], dtype="str")
     launch_ids = np.asarray(sorted(set(known) - set(fit_baskets.index)), dtype=object)
     position = pd.Index(launch_ids)
     bought = later[later["item"].isin(position)]
@@ -99,7 +101,7 @@ def new_product_sets(lines: pd.DataFrame, catalogue: pd.DataFrame | None, params
         buyers=[np.sort(buyers[p]).astype(np.int64) for p in product_ids],
         launch_ids=launch_ids, launch_customers=per_customer.index.to_numpy(np.int64),
         launch_targets=[np.sort(position.get_indexer(items)).astype(np.int64) for items in per_customer],
-        catalogue=catalogue)
+        catalogue=catalogue, target=target)
 
 
 def items_to_embed(data: NewProductData) -> np.ndarray:
@@ -127,8 +129,11 @@ def encode_products(lines: pd.DataFrame, catalogue: pd.DataFrame | None, params:
     without item text."""
     ids = items_to_embed(data)
     descriptions = text.describe_items(catalogue, ids)
-    # every pair above the privacy floor: the count threshold decides, not a support
-    every_pair = mining.frequent_pairs(fit_lines(lines, "test"), 1e-12, params["min_count"])
+    # every pair of vocabulary items above the privacy floor (the count threshold decides, not a support), in the
+    # fit period of data's target: nothing the target weeks select
+    every_pair = mining.frequent_pairs(fit_lines(lines, data.target), 1e-12, params["min_count"])
+    vocabulary = pd.Index(data.train.item_ids).astype("str")
+    every_pair = every_pair[every_pair["item_a"].astype("str").isin(vocabulary) & every_pair["item_b"].astype("str").isin(vocabulary)]
     pairs = text_tuning.description_pairs(every_pair, dict(zip(map(str, ids), descriptions)))
     settings = ([text_tuning.TuneSettings.from_params(params, seed) for seed in training_seeds("sasrec", params)]
                 if params["text_tune_steps"] > 0 and len(pairs) else [])
@@ -287,8 +292,10 @@ def recommendation_metrics(scores: np.ndarray, targets: Sequence[np.ndarray], ks
     return pd.DataFrame(rows, columns=[f"recall@{k}" for k in ks])
 
 
-def _summarise(per_unit: Mapping[str, pd.DataFrame], n_boot: int, seed: int, unit: str, reference: str = REFERENCE,
-               ) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _summarise(per_unit: Mapping[str, pd.DataFrame], n_boot: int, seed: int, unit: str, columns: Sequence[str],
+               reference: str = REFERENCE) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Per model: the number of units and each metric's mean with its bootstrap interval (the same columns when
+    there is nothing to evaluate); paired tests of every model against ``reference``."""
     rows, tests = [], []
     for name, frame in per_unit.items():
         row: dict[str, Any] = {"model": name, unit: len(frame)}
@@ -300,7 +307,12 @@ def _summarise(per_unit: Mapping[str, pd.DataFrame], n_boot: int, seed: int, uni
             for metric in frame.columns:
                 test = metrics.paired_bootstrap(frame[metric].to_numpy(), per_unit[reference][metric].to_numpy(), n_boot, seed)
                 tests.append({"metric": metric, "model_a": name, "model_b": reference, **test})
-    return pd.DataFrame(rows), bootstrap_tests(tests, n_boot)
+    table = pd.DataFrame(rows, columns=["model", unit, *(f"{m}{part}" for m in columns for part in ("", " low", " high"))])
+    tests = bootstrap_tests(tests, n_boot)
+    if tests.empty:  # nothing tested: the columns all the same
+        tests = bootstrap_tests([], n_boot).reindex(columns=TEST_COLUMNS)
+        tests.attrs["p_floor"] = 1 / n_boot
+    return table, tests
 
 
 def evaluate_new_products(data: NewProductData, text_vectors: Mapping[str, Mapping[str, np.ndarray]], als: Any,
@@ -310,8 +322,9 @@ def evaluate_new_products(data: NewProductData, text_vectors: Mapping[str, Mappi
     item id -> vector; each gives a ``text (<name>)`` and a ``text_to_factors (<name>)`` model. ``extra_tests``:
     (model_a, model_b) pairs to test besides each model against the category baseline.
 
-    Returns {"targeting": table, "targeting_tests", "targeting_per_product": {model: frame},
-    "launches": table, "launch_tests", "launch_per_customer"}."""
+    Returns {"targeting": table, "targeting_tests", "targeting_per_unit": {model: per-product frame},
+    "launches": table, "launches_tests", "launches_per_unit": {model: per-customer frame}}; the tables keep their
+    columns when there is nothing to evaluate."""
     models: dict[str, tuple[str, Mapping[str, np.ndarray] | None]] = {s: (s, None) for s in SCORERS[:3]}
     for name, vectors in text_vectors.items():
         models[f"text ({name})"] = ("text", vectors)
@@ -330,7 +343,8 @@ def evaluate_new_products(data: NewProductData, text_vectors: Mapping[str, Mappi
                     per_unit[name] = targeting_metrics(scores, data.buyers)
                 else:
                     per_unit[name] = recommendation_metrics(scores[data.launch_customers], data.launch_targets)
-        table, tests = _summarise(per_unit, n_boot, seed, unit)
+        columns = [f"recall@{k}" for k in TARGETING_K] + ["auc"] if direction == "targeting" else [f"recall@{k}" for k in LAUNCH_K]
+        table, tests = _summarise(per_unit, n_boot, seed, unit, columns)
         extra = []
         for a, b in extra_tests:
             if a in per_unit and b in per_unit:

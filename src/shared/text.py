@@ -2,7 +2,7 @@
 
 - :func:`describe_items` writes one readable description per item from whatever text the catalogue has, most
   specific first: ``item_name`` (or a ``name`` that is a real name, not a label built from the other columns),
-  ``product_type``, ``product_category``, ``department``, ``brand`` (and ``package_size`` when asked for),
+  ``product_type``, ``product_category``, ``department``, ``brand``, ``package_size``, ``manufacturer``,
   lower-cased, Complete Journey's abbreviations spelt out, joined by ``"; "``, e.g.
   ``"soft drinks; carbonated soft drinks; grocery; national brand"``. It works at any item level
   (:func:`shared.data.catalogue_at_level` keeps the parent levels). Items without text get "".
@@ -294,7 +294,7 @@ class TextEncoder:
         bert = self.model[0].auto_model
         n_layers = len(bert.encoder.layer)
         if not 0 <= layers <= n_layers:
-            raise ValueError(f"parameter 'text_tune_layers': must be between 1 and {n_layers}, got {layers}")
+            raise ValueError(f"encode_states: layers must be between 0 and {n_layers}, got {layers}")
         texts = [str(t) for t in texts]
         if any(not t.strip() for t in texts):
             raise ValueError("encode_states: empty text (an item without text gets a zero vector, not an encoding)")

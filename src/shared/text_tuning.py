@@ -41,6 +41,10 @@ from .text import EncoderStates
 from .files import write_atomically
 
 
+#: Bumped whenever the fine-tuning's recipe changes (loss, sampling, schedule), so that older caches are not reused.
+TUNE_VERSION = 1
+
+
 @dataclass(frozen=True)
 class TuneSettings:
     """How the encoder is fine-tuned (``text_tune_*`` parameters)."""
@@ -286,7 +290,7 @@ def tuned_vectors(
                             "tuned": []}
     folder = Path(cache_dir) if cache_dir is not None else None
     frozen_file = folder / f"text_frozen_{texts_key}.npy" if folder else None
-    keys = {s.seed: _digest(texts_key, pair_key, json.dumps(asdict(s), sort_keys=True)) for s in settings}
+    keys = {s.seed: _digest(TUNE_VERSION, texts_key, pair_key, json.dumps(asdict(s), sort_keys=True)) for s in settings}
 
     def seed_files(seed: int) -> tuple[Path, Path, Path] | None:
         if folder is None:
@@ -304,10 +308,10 @@ def tuned_vectors(
             info["tuned"].append({**json.loads(files[2].read_text()), "cache_hit": True})
     if frozen is None or len(tuned) < len(settings):
         encoder = encoder or text.load_encoder()
-        layers = {s.layers for s in settings} or {1}
+        layers = {s.layers for s in settings} or {0}  # nothing to fine-tune: no hidden states to keep
         if len(layers) > 1:
             raise ValueError("tuned_vectors: every seed must train the same number of layers")
-        states = encode_states(encoder, present, layers=layers.pop(), progress=progress)
+        states = encoder.encode_states(present, layers=layers.pop(), progress=progress)
         frozen = states.vectors
         info["frozen_seconds"] = round(states.seconds, 1)
         if frozen_file is not None:

@@ -8,7 +8,7 @@ from .prose import new_items_verdict, new_products_verdict, pretrained_verdict, 
 from .run_folder import (
     checkpoint_path, data_dir, notebook_artefacts, pretrained_models, read_catalogue, read_csv,
     read_ground_truth, read_json, read_lines, read_pairs, read_per_customer, read_substitutes, read_summary, read_tuned, text_vectors_path,
-    tuned_text_vectors_path,
+    tuned_seeds, tuned_text_vectors_path,
     tuned_path, write_cleaned, write_csv, write_evaluation, write_factors, write_json, write_pairs, write_parquet,
     write_per_customer, write_rules, write_substitutes, write_tuned,
 )
@@ -27,7 +27,7 @@ __all__ = [
     "notebook_artefacts", "p_text", "partners_table", "pct", "plots", "prediction_table", "pretrained_models",
     "pretrained_verdict", "read_catalogue", "read_csv", "read_ground_truth", "read_json", "read_lines",
     "read_summary", "read_tuned", "results_markdown", "seed_table", "similar_items_table", "stakeholder_summary", "text_vectors_path", "tuned_path",
-    "tuned_text_vectors_path",
+    "tuned_seeds", "tuned_text_vectors_path",
     "versus", "write_cleaned", "write_csv", "write_evaluation", "write_factors", "write_index", "write_json",
     "write_parquet", "write_readme_results", "write_rules", "write_tuned"
 ]

@@ -231,12 +231,12 @@ def _new_products_finding(found: tuple[pd.DataFrame, pd.DataFrame] | None, metri
         said = new_products.seed_verdicts(tests[tests["direction"] == "targeting"] if "direction" in tests else tests,
                                           seeds or [0], metric, reference, model=template)
         judgement = f" ({_esc(said['verdict'])})"
-    share = f"{means[best]:.0%}"
     n = int(table["products"].max())
+    against = (f", against {means[reference]:.0%} for {_esc(NEW_PRODUCT_WORDS[reference])}{judgement}"
+               if reference in means and best != reference else "")
     return (f"<b>New products</b> ({n:,} product{'s' if n != 1 else ''} launched or rarely sold before the test weeks, "
             f"which no list above can show): send them to {_esc(NEW_PRODUCT_WORDS.get(best, best))}: "
-            f"{share} of a new product's buyers are among the 100 customers it picks, against "
-            f"{means.get(reference, float('nan')):.0%} for {_esc(NEW_PRODUCT_WORDS[reference])}{judgement}.")
+            f"{means[best]:.0%} of a new product's buyers are among the 100 customers it picks{against}.")
 
 
 def _ai_findings(run: _Run) -> list[str]:

@@ -133,6 +133,13 @@ def tuned_text_vectors_path(run_dir: str | Path, seed: int) -> Path:
     return Path(run_dir) / "data" / f"item_text_vectors_tuned_seed{int(seed)}.parquet"
 
 
+def tuned_seeds(run_dir: str | Path) -> list[int]:
+    """The seeds notebook 03 fine-tuned the encoder with in its last run (``data/text_encoder.json``): files of
+    another run's seeds left in the folder are never read."""
+    path = Path(run_dir) / "data" / "text_encoder.json"
+    return sorted(int(t["seed"]) for t in read_json(path).get("tuned", [])) if path.exists() else []
+
+
 def notebook_artefacts(run_dir: str | Path, seed: int | None = None) -> dict[str, Any]:
     """Parameters that point notebooks at what earlier ones wrote: SASRec checkpoints (04), item text vectors
     (03: the fine-tuned encoder's of training seed ``seed`` where there are, else the frozen ones), and the
@@ -140,7 +147,7 @@ def notebook_artefacts(run_dir: str | Path, seed: int | None = None) -> dict[str
     found: dict[str, Any] = {"mf_cache": str(mf_fits_path(run_dir))}
     if checkpoint_path(run_dir).is_dir():
         found["sasrec_checkpoint"] = str(checkpoint_path(run_dir))
-    tuned = tuned_text_vectors_path(run_dir, seed) if seed is not None else None
+    tuned = tuned_text_vectors_path(run_dir, seed) if seed is not None and seed in tuned_seeds(run_dir) else None
     if tuned is not None and tuned.exists():  # the text models read the fine-tuned encoder's vectors
         found["text_embeddings"] = str(tuned)
     elif text_vectors_path(run_dir).exists():

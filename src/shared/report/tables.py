@@ -414,7 +414,7 @@ class PeopleTable(Styler):
     terminal, the notebook's ``text/plain`` output) instead of a Styler's address."""
 
     def __repr__(self) -> str:
-        return self.data.to_string(index=False) if len(self.data.columns) else "(no rows)"
+        return self.data.to_string(index=False) if len(self.data) and len(self.data.columns) else "(no rows)"
 
 
 def for_people(frame: pd.DataFrame | pd.Series | Sequence[Mapping[str, Any]], formats: Mapping[str, str] | None = None,
