@@ -49,9 +49,9 @@ TUNE_VERSION = 1
 class TuneSettings:
     """How the encoder is fine-tuned (``text_tune_*`` parameters)."""
 
-    steps: int = 120
+    steps: int = 30
     batch_pairs: int = 64
-    learning_rate: float = 1e-4
+    learning_rate: float = 3e-4
     layers: int = 1
     scale: float = 20.0
     warmup_share: float = 0.1
