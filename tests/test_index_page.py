@@ -221,6 +221,15 @@ def test_new_products_finding_in_words():
     disagree = tests.assign(diff=[0.12, -0.08, 0.02])
     assert "(seeds disagree: no verdict)" in index_page._new_products_finding((table, disagree))
     assert index_page._new_products_finding(None) is None
+    # the frozen encoder as good as the fine-tuned one (no seed significant against it): the simpler is named
+    with_frozen = pd.concat([table, pd.DataFrame({"model": ["text (frozen)"], "products": 40, "recall@100": [0.17]})], ignore_index=True)
+    duels = pd.concat([tests, pd.DataFrame({"metric": "recall@100", "model_a": ["text (tuned seed 1)", "text (tuned seed 2)", "text (frozen)"],
+                                            "model_b": ["text (frozen)", "text (frozen)", "category_affinity"],
+                                            "diff": [0.03, -0.01, 0.09], "p_value": [0.2, 0.6, 0.001], "direction": "targeting"})],
+                      ignore_index=True)
+    said = index_page._new_products_finding((with_frozen, duels))
+    assert "send them to the language model reading the product&#x27;s description (fine-tuning it on our baskets added nothing measurable): 17%" in said
+    assert "(better)" in said
     plain = table.assign(**{"recall@100": [0.30, 0.08, 0.20, 0.16]})  # the best is a model without seeds
     said = index_page._new_products_finding((plain, tests))
     assert "send them to the most frequent shoppers: 30%" in said and "(no difference we can detect)" in said

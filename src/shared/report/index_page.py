@@ -221,6 +221,14 @@ def _new_products_finding(found: tuple[pd.DataFrame, pd.DataFrame] | None, metri
     means = table.groupby(family, sort=False)[metric].mean()
     best = str(means.idxmax())
     reference = new_products.REFERENCE
+    targeting_tests = tests[tests["direction"] == "targeting"] if "direction" in tests else tests
+    aside = ""
+    if best.endswith(" (tuned)") and best.replace(" (tuned)", " (frozen)") in means:
+        frozen = best.replace(" (tuned)", " (frozen)")
+        seeds = sorted(int(m.rsplit(" ", 1)[1].rstrip(")")) for m in table["model"] if m.startswith(best.replace(" (tuned)", " (tuned seed ")))
+        against_frozen = new_products.seed_verdicts(targeting_tests, seeds, metric, frozen, model=best.replace("(tuned)", "(tuned seed {seed})"))
+        if against_frozen["verdict"] != "better":  # the simpler model, when fine-tuning did not measurably help
+            best, aside = frozen, " (fine-tuning it on our baskets added nothing measurable)"
     if best == reference or reference not in means:
         judgement = ""
     else:
@@ -228,14 +236,13 @@ def _new_products_finding(found: tuple[pd.DataFrame, pd.DataFrame] | None, metri
         seeds = sorted(int(m.rsplit(" ", 1)[1].rstrip(")")) for m in table["model"]
                        if tuned and m.startswith(best.replace(" (tuned)", " (tuned seed ")))
         template = best.replace("(tuned)", "(tuned seed {seed})") if tuned else best
-        said = new_products.seed_verdicts(tests[tests["direction"] == "targeting"] if "direction" in tests else tests,
-                                          seeds or [0], metric, reference, model=template)
+        said = new_products.seed_verdicts(targeting_tests, seeds or [0], metric, reference, model=template)
         judgement = f" ({_esc(said['verdict'])})"
     n = int(table["products"].max())
     against = (f", against {means[reference]:.0%} for {_esc(NEW_PRODUCT_WORDS[reference])}{judgement}"
                if reference in means and best != reference else "")
     return (f"<b>New products</b> ({n:,} product{'s' if n != 1 else ''} launched or rarely sold before the test weeks, "
-            f"which no list above can show): send them to {_esc(NEW_PRODUCT_WORDS.get(best, best))}: "
+            f"which no list above can show): send them to {_esc(NEW_PRODUCT_WORDS.get(best, best))}{aside}: "
             f"{means[best]:.0%} of a new product's buyers are among the 100 customers it picks{against}.")
 
 
