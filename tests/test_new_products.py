@@ -133,6 +133,7 @@ def test_evaluate_new_products_tables_and_the_seed_rule():
 
     tests = pd.DataFrame({"metric": "auc", "model_a": ["text (tuned seed 1)", "text (tuned seed 2)", "text (tuned seed 3)"],
                           "model_b": "text (frozen)", "diff": [0.02, 0.03, 0.01], "p_value": [0.001, 0.01, 0.02]})
+    assert new_products.tuned_seeds_of([*tests["model_a"], "text_to_factors (tuned seed 9)", "text (frozen)"], "text") == [1, 2, 3]
     assert new_products.seed_verdicts(tests, [1, 2, 3], "auc", "text (frozen)")["verdict"] == "better"
     weak = tests.assign(p_value=[0.001, 0.2, 0.01])
     assert new_products.seed_verdicts(weak, [1, 2, 3], "auc", "text (frozen)")["verdict"] == "no difference we can detect"

@@ -29,6 +29,7 @@ a product first sold in the test weeks, or sold a handful of times before, is ou
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -359,6 +360,12 @@ def evaluate_new_products(data: NewProductData, text_vectors: Mapping[str, Mappi
     return out
 
 
+def tuned_seeds_of(models: Sequence[str], family: str) -> list[int]:
+    """The fine-tuning seeds of ``family``'s models among ``models`` (names like ``text (tuned seed 42)``)."""
+    pattern = re.compile(re.escape(family) + r" \(tuned seed (\d+)\)$")
+    return sorted({int(found.group(1)) for name in models if (found := pattern.match(str(name)))})
+
+
 def seed_verdicts(tests: pd.DataFrame, seeds: Sequence[int], metric: str, versus: str, alpha: float = 0.05,
                   model: str = "text (tuned seed {seed})") -> dict[str, Any]:
     """The fine-tuned model against ``versus`` on ``metric`` over ``seeds``: per seed the difference and p-value;
@@ -410,4 +417,4 @@ def examples(data: NewProductData, scores: np.ndarray, vocab_vectors: np.ndarray
 __all__ = ["SCORERS", "NewProductData", "ProductText", "new_product_sets", "items_to_embed", "encode_products",
            "neighbour_shift", "score_matrix", "customer_profiles",
            "text_to_factor_map", "lookup", "targeting_metrics", "recommendation_metrics", "evaluate_new_products",
-           "seed_verdicts", "examples"]
+           "seed_verdicts", "tuned_seeds_of", "examples"]

@@ -225,7 +225,7 @@ def _new_products_finding(found: tuple[pd.DataFrame, pd.DataFrame] | None, metri
     aside = ""
     if best.endswith(" (tuned)") and best.replace(" (tuned)", " (frozen)") in means:
         frozen = best.replace(" (tuned)", " (frozen)")
-        seeds = sorted(int(m.rsplit(" ", 1)[1].rstrip(")")) for m in table["model"] if m.startswith(best.replace(" (tuned)", " (tuned seed ")))
+        seeds = new_products.tuned_seeds_of(table["model"], best.removesuffix(" (tuned)"))
         against_frozen = new_products.seed_verdicts(targeting_tests, seeds, metric, frozen, model=best.replace("(tuned)", "(tuned seed {seed})"))
         if against_frozen["verdict"] != "better":  # the simpler model, when fine-tuning did not measurably help
             best, aside = frozen, " (fine-tuning it on our baskets added nothing measurable)"
@@ -233,8 +233,7 @@ def _new_products_finding(found: tuple[pd.DataFrame, pd.DataFrame] | None, metri
         judgement = ""
     else:
         tuned = best.endswith(" (tuned)")
-        seeds = sorted(int(m.rsplit(" ", 1)[1].rstrip(")")) for m in table["model"]
-                       if tuned and m.startswith(best.replace(" (tuned)", " (tuned seed ")))
+        seeds = new_products.tuned_seeds_of(table["model"], best.removesuffix(" (tuned)")) if tuned else []
         template = best.replace("(tuned)", "(tuned seed {seed})") if tuned else best
         said = new_products.seed_verdicts(targeting_tests, seeds or [0], metric, reference, model=template)
         judgement = f" ({_esc(said['verdict'])})"

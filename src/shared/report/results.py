@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .. import new_products
 from .prose import new_products_verdict
 from .run_folder import read_json
 from .tables import judged, p_text
@@ -131,7 +132,7 @@ def _new_products(run_dir: Path) -> list[str]:
         else:
             cells.append("not applicable" if row["model"] == "heavy_buyers" else "")
         out.append(f"| {row['model']} | " + " | ".join(cells) + " |")
-    seeds = sorted({int(m.rsplit(" ", 1)[1].rstrip(")")) for m in targeting["model"] if "(tuned seed " in m})
+    seeds = new_products.tuned_seeds_of(targeting["model"], "text")
     found = {"targeting": targeting, "launches": launches}
     for direction in ("targeting", "launches"):
         found[f"{direction}_tests"] = tests[tests["direction"] == direction] if len(tests) else tests
