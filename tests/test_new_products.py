@@ -172,3 +172,21 @@ def test_results_print_the_new_product_tables_and_verdicts(tmp_path):
     assert empty["targeting"].empty and "recall@100 low" in empty["targeting"] and "p_value" in empty["targeting_tests"]
     empty["targeting"].to_csv(tmp_path / "new_product_targeting.csv", index=False)
     assert results._new_products(tmp_path) == ["New products: none bought by enough customers in the test weeks to evaluate.", ""]
+
+
+def test_text_to_factors_folds_customers_in_once_per_model():
+    """The text-to-factor scores: customers' ALS vectors times the mapped product vectors; the customers are
+    folded in once per fitted model and reused by every later call."""
+    from shared import config
+    from shared.models import build
+
+    lines, catalogue = _shop()
+    data = new_products.new_product_sets(lines, catalogue, PARAMS)
+    als = build("als", {**config.load("smoke"), "als_factors": 2, "mf_min_item_count": 1}).fit(data.train)
+    vectors = {i: v for i, v in zip(["m1", "m2", "p1", "p2", "n_milk", "slow", "n_pizza", "never"], np.eye(8))}
+    got = new_products.score_matrix("text_to_factors", data, data.product_ids, vectors, als)
+    users = als.customer_vectors(data.train.customers)
+    mapping = new_products.text_to_factor_map(new_products.lookup(vectors, data.train.item_ids), als.item_factors, ~als.cold)
+    tie = (data.activity / data.activity.max())[:, None] * 1e-6
+    np.testing.assert_allclose(got, users @ (new_products.lookup(vectors, data.product_ids) @ mapping).T + tie, rtol=1e-5, atol=1e-7)
+    assert data.customer_factors(als) is data.customer_factors(als)

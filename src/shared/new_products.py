@@ -66,6 +66,15 @@ class NewProductData:
     catalogue: pd.DataFrame | None
     target: str = "test"
 
+    def customer_factors(self, als: Any) -> np.ndarray:
+        """Every customer's ALS vector (folded in from their fit-period counts), computed once per fitted model:
+        each text-to-factor model of both directions scores against the same vectors."""
+        kept = getattr(self, "_customer_factors", None)
+        if kept is None or kept[0] is not als:
+            kept = (als, als.customer_vectors(self.train.customers))
+            self._customer_factors = kept
+        return kept[1]
+
     @property
     def activity(self) -> np.ndarray:
         """Fit-period baskets per customer row."""
@@ -176,7 +185,8 @@ def _attribute(catalogue: pd.DataFrame | None, ids: Sequence[str], columns: Sequ
     """One label per item from ``columns`` joined (NA where the catalogue lacks any of them)."""
     if catalogue is None or not all(c in catalogue for c in columns):
         return pd.Series([pd.NA] * len(ids), dtype="object")
-    table = catalogue.drop_duplicates("item_id").set_index(catalogue.drop_duplicates("item_id")["item_id"].astype("str"))
+    table = catalogue.drop_duplicates("item_id")
+    table = table.set_index(table["item_id"].astype("str"))
     parts = table[list(columns)].astype("string").reindex(list(map(str, ids)))
     joined = parts.iloc[:, 0]
     for c in parts.columns[1:]:
@@ -252,7 +262,7 @@ def score_matrix(scorer: str, data: NewProductData, product_ids: Sequence[str], 
         if als is None:
             return None
         mapping = text_to_factor_map(vocab, als.item_factors, ~als.cold)
-        users = als.customer_vectors(data.train.customers)
+        users = data.customer_factors(als)
         return users @ (products @ mapping).T.astype(np.float32) + tie
     raise AssertionError(scorer)  # pragma: no cover - every scorer is handled above
 
